@@ -1,0 +1,164 @@
+/// The members of one JSON object, as byte ranges into the document, with typed accessors.
+///
+/// `parse` validates the whole object; reading a member decodes only that member.
+public struct JSONObjectView: Sendable {
+    /// One `"key": value` pair of the object.
+    public struct Member: Sendable {
+        /// The decoded key.
+        public let key: String
+        /// Range of the value's bytes.
+        public let valueRange: Range<Int>
+        /// Range from the key's opening quote to the end of the value.
+        public let range: Range<Int>
+        /// The value's kind.
+        public let kind: JSONValueKind
+    }
+
+    /// The whole document the ranges point into.
+    public let bytes: [UInt8]
+    /// The members in document order.
+    public let members: [Member]
+    /// Range of the object itself, braces included.
+    public let range: Range<Int>
+
+    /// Parses the JSON document `bytes`, which must be one object (with optional whitespace).
+    public init(parsing bytes: [UInt8]) throws(JSONSyntaxError) {
+        var scanner = JSONScanner(bytes: bytes)
+        scanner.skipWhitespace()
+        guard scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "{") else {
+            if scanner.position >= bytes.count { throw JSONSyntaxError("the body is empty; expected a JSON object", at: 0) }
+            throw JSONSyntaxError("expected a JSON object", at: scanner.position)
+        }
+        try self.init(bytes: bytes, objectAt: scanner.position)
+        scanner.position = range.upperBound
+        scanner.skipWhitespace()
+        guard scanner.position == bytes.count else { throw JSONSyntaxError("unexpected data after the JSON object", at: scanner.position) }
+    }
+
+    /// Reads the object that starts at `start` in a document (e.g. an element of an array member).
+    public init(bytes: [UInt8], objectAt start: Int) throws(JSONSyntaxError) {
+        var scanner = JSONScanner(bytes: bytes, position: start)
+        try scanner.expect(UInt8(ascii: "{"))
+        var members: [Member] = []
+        scanner.skipWhitespace()
+        if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "}") {
+            scanner.position += 1
+        } else {
+            while true {
+                scanner.skipWhitespace()
+                let keyRange = try scanner.skipString()
+                scanner.skipWhitespace()
+                try scanner.expect(UInt8(ascii: ":"))
+                let valueRange = try scanner.skipValue(depth: 1)
+                let key = JSONStringDecoder.decode(bytes, range: keyRange)
+                members.append(Member(key: key, valueRange: valueRange, range: keyRange.lowerBound..<valueRange.upperBound,
+                                      kind: JSONValueKind(firstByte: bytes[valueRange.lowerBound])!))
+                scanner.skipWhitespace()
+                guard scanner.position < bytes.count else { throw scanner.unexpected() }
+                if bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1; continue }
+                try scanner.expect(UInt8(ascii: "}"))
+                break
+            }
+        }
+        self.bytes = bytes
+        self.members = members
+        self.range = start..<scanner.position
+    }
+
+    /// The member named `key`; the last one when a key repeats, as most JSON parsers do.
+    public func member(_ key: String) -> Member? {
+        members.last { $0.key == key }
+    }
+
+    /// Whether the member is absent or `null`.
+    public func isAbsentOrNull(_ key: String) -> Bool {
+        guard let member = member(key) else { return true }
+        return member.kind == .null
+    }
+
+    /// A string member; `nil` when absent or null; a type error otherwise.
+    public func string(_ key: String) throws(JSONTypeError) -> String? {
+        guard let member = member(key), member.kind != .null else { return nil }
+        guard member.kind == .string else { throw JSONTypeError(key: key, expected: "a string", found: member.kind) }
+        return JSONStringDecoder.decode(bytes, range: member.valueRange)
+    }
+
+    /// A boolean member; `nil` when absent or null.
+    public func bool(_ key: String) throws(JSONTypeError) -> Bool? {
+        guard let member = member(key), member.kind != .null else { return nil }
+        guard member.kind == .bool else { throw JSONTypeError(key: key, expected: "a boolean", found: member.kind) }
+        return bytes[member.valueRange.lowerBound] == UInt8(ascii: "t")
+    }
+
+    /// A whole-number member; `nil` when absent or null. Numbers with a fraction or out of range
+    /// are type errors.
+    public func integer(_ key: String) throws(JSONTypeError) -> Int? {
+        guard let member = member(key), member.kind != .null else { return nil }
+        guard member.kind == .number, let value = Self.integer(bytes[member.valueRange]) else {
+            throw JSONTypeError(key: key, expected: "a whole number", found: member.kind)
+        }
+        return value
+    }
+
+    /// A nested object member; `nil` when absent or null.
+    public func object(_ key: String) throws(JSONTypeError) -> JSONObjectView? {
+        guard let member = member(key), member.kind != .null else { return nil }
+        guard member.kind == .object, let view = try? JSONObjectView(bytes: bytes, objectAt: member.valueRange.lowerBound) else {
+            throw JSONTypeError(key: key, expected: "an object", found: member.kind)
+        }
+        return view
+    }
+
+    /// The element ranges and kinds of an array member; `nil` when absent or null.
+    public func array(_ key: String) throws(JSONTypeError) -> [(range: Range<Int>, kind: JSONValueKind)]? {
+        guard let member = member(key), member.kind != .null else { return nil }
+        guard member.kind == .array else { throw JSONTypeError(key: key, expected: "an array", found: member.kind) }
+        return Self.elements(bytes, arrayAt: member.valueRange)
+    }
+
+    /// The text of the string at `range` (quotes included), unescaped.
+    public func decodeString(at range: Range<Int>) -> String {
+        JSONStringDecoder.decode(bytes, range: range)
+    }
+
+    static func elements(_ bytes: [UInt8], arrayAt range: Range<Int>) -> [(range: Range<Int>, kind: JSONValueKind)] {
+        var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
+        var result: [(range: Range<Int>, kind: JSONValueKind)] = []
+        scanner.skipWhitespace()
+        if bytes[scanner.position] == UInt8(ascii: "]") { return result }
+        while let element = try? scanner.skipValue(depth: 1) {
+            result.append((element, JSONValueKind(firstByte: bytes[element.lowerBound])!))
+            scanner.skipWhitespace()
+            guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { break }
+            scanner.position += 1
+        }
+        return result
+    }
+
+    static func integer(_ digits: ArraySlice<UInt8>) -> Int? {
+        var value = 0
+        var negative = false
+        var index = digits.startIndex
+        if index < digits.endIndex, digits[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+        guard index < digits.endIndex else { return nil }
+        while index < digits.endIndex {
+            let byte = digits[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - UInt8(ascii: "0")))
+            if overflow1 || overflow2 { return nil }
+            value = sum
+            index += 1
+        }
+        return negative ? -value : value
+    }
+}
+
+/// A member of a JSON object has the wrong type.
+public struct JSONTypeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var key: String
+    public var expected: String
+    public var found: JSONValueKind
+
+    public var description: String { "\"\(key)\" must be \(expected), not \(found.name)" }
+}

@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+
+/// Sends OpenAI-compatible requests to providers over a shared connection pool.
+public final class UpstreamClient: Sendable {
+    let http: HTTPClient
+    private let ownsClient: Bool
+
+    /// A client with its own connection pool, sized for a gateway's load.
+    public init(eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup) {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.timeout = .init(connect: .seconds(10), read: nil)
+        configuration.decompression = .disabled
+        // Redirects would replay a POST somewhere the operator did not configure.
+        configuration.redirectConfiguration = .disallow
+        self.http = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
+        self.ownsClient = true
+    }
+
+    /// Starts a call and returns once the response head has arrived; the body is then streamed
+    /// by the caller. `headerTimeout` bounds the wait for the head only.
+    public func send(path: String, body: ByteBuffer, to target: UpstreamTarget, requestID: String,
+                     headerTimeout: TimeAmount, logger: Logger) async throws(UpstreamFailure) -> HTTPClientResponse {
+        var request = HTTPClientRequest(url: target.url(for: path))
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
+        request.headers.add(name: "X-Request-Id", value: requestID)
+        if let key = target.apiKey {
+            if target.provider.deployment != nil {
+                request.headers.add(name: "api-key", value: key.value)
+            } else {
+                request.headers.add(name: "Authorization", value: "Bearer " + key.value)
+            }
+        }
+        request.body = .bytes(body)
+        do {
+            return try await http.execute(request, timeout: headerTimeout, logger: logger)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw error == .connectTimeout ? .connection("connecting to \(target.providerName) timed out") : .timeout
+        } catch {
+            throw .connection("\(target.providerName): \(String(describing: error))")
+        }
+    }
+
+    /// Closes every pooled connection.
+    public func shutdown() async throws {
+        if ownsClient { try await http.shutdown() }
+    }
+}

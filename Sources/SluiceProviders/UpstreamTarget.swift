@@ -1,0 +1,31 @@
+import SluiceCore
+
+/// One deployment resolved for a call: the provider to reach, how, and the model name there.
+public struct UpstreamTarget: Sendable {
+    public var providerName: String
+    public var provider: ProviderConfig
+    public var apiKey: Secret?
+    /// The model name the provider knows.
+    public var model: String
+
+    public init(providerName: String, provider: ProviderConfig, apiKey: Secret?, model: String) {
+        self.providerName = providerName
+        self.provider = provider
+        self.apiKey = apiKey
+        self.model = model
+    }
+
+    /// The full URL for an OpenAI path such as `/chat/completions`. Azure OpenAI (a provider with
+    /// `deployment`) puts the deployment in the path and `api-version` in the query.
+    public func url(for path: String) -> String {
+        var url = provider.baseURL
+        if let deployment = provider.deployment {
+            url += "/openai/deployments/" + deployment
+        }
+        url += path
+        if let version = provider.apiVersion {
+            url += "?api-version=" + version
+        }
+        return url
+    }
+}

@@ -1,0 +1,69 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+
+/// What `buildApplication` needs besides the configuration.
+public struct ServerOptions: Sendable {
+    /// Provider API keys, already read from the environment.
+    public var providerSecrets: [String: Secret]
+    /// How often the key cache asks the ledger for changes made elsewhere.
+    public var keyRefreshInterval: Duration
+    public var clock: WallClock
+    /// Called with the bound port once the server listens (port 0 picks a free one).
+    public var onServerRunning: @Sendable (Int) async -> Void
+    /// Services to start before and stop after the gateway's own (the demo's mock provider).
+    public var extraServices: [any Service]
+
+    public init(providerSecrets: [String: Secret] = [:], keyRefreshInterval: Duration = .milliseconds(250), clock: WallClock = .system,
+                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }, extraServices: [any Service] = []) {
+        self.providerSecrets = providerSecrets
+        self.keyRefreshInterval = keyRefreshInterval
+        self.clock = clock
+        self.onServerRunning = onServerRunning
+        self.extraServices = extraServices
+    }
+}
+
+/// Builds the gateway application; `sluice serve` and the end-to-end tests both run this.
+///
+/// Services start in order and stop in reverse: extra services, the usage flusher, the key
+/// cache refresher, then the HTTP server. On SIGTERM the server drains in-flight requests
+/// first, so the flusher's final flush writes every usage row.
+public func buildApplication(config: SluiceConfig, ledger: Ledger, options: ServerOptions = .init(), logger: Logger) async throws
+    -> (application: some ApplicationProtocol, gateway: Gateway) {
+    let upstream = UpstreamClient()
+    let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, upstream: upstream, clock: options.clock, logger: logger)
+    let refresher = KeyCacheRefresher(cache: gateway.keyCache, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
+    // Load every key before the first request so the cache, not the ledger, answers.
+    try await refresher.refresh(sinceMs: 0)
+
+    let router = Router(context: SluiceRequestContext.self)
+    router.add(middleware: RequestEdgeMiddleware())
+    HealthController(gateway: gateway).addRoutes(to: router)
+    ProxyController(gateway: gateway).addRoutes(to: router)
+
+    let flusher = UsageFlusher(recorder: gateway.usage, ledger: ledger, interval: .milliseconds(config.storage.flushIntervalMs), logger: logger)
+    var application = Application(
+        router: router,
+        configuration: .init(address: .hostname(config.server.listen.host, port: config.server.listen.port), serverName: "sluice"),
+        onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+    application.addServices(options.extraServices)
+    application.addServices(flusher, refresher, UpstreamClientService(client: upstream))
+    return (application, gateway)
+}
+
+/// Shuts the upstream connection pool down when the server stops.
+struct UpstreamClientService: Service {
+    let client: UpstreamClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+}

@@ -1,0 +1,76 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SluiceCore
+import SluiceProviders
+
+extension ProxyController {
+    /// Relays a provider's SSE stream event by event as it arrives, flushing each at once.
+    ///
+    /// The usage chunk Sluice asked for is dropped unless the caller asked for it too. When the
+    /// provider breaks off, the caller gets one SSE error event and no `[DONE]`. When the caller
+    /// goes away, the upstream call is cancelled. Either way the usage so far is recorded
+    /// (estimated from the streamed text when the provider sent none).
+    func relayStream(_ answer: UpstreamAnswer, body: ClientRequestBody, usage: UsageDraft) -> Response {
+        var headers = answer.headers
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let gateway = self.gateway
+        let price = gateway.config.models[answer.model]!.price
+        let estimatedInput = body.estimatedPromptTokens
+        let keepUsageChunk = body.callerWantsUsageChunk
+        return Response(status: .init(code: Int(answer.response.status.code)), headers: headers, body: .init { writer in
+            var usage = usage
+            var parser = SSEParser()
+            var reported: TokenUsage?
+            var textBytes = 0
+            var sawDone = false
+            var clientGone = false
+            var upstreamFailure: String?
+            do {
+                for try await chunk in answer.response.body {
+                    var out = ByteBuffer()
+                    for event in parser.feed(chunk.readableBytesView) {
+                        if event.isDone { sawDone = true }
+                        if let data = event.data, !event.isDone, let inspection = StreamChunkInspector.inspect(data) {
+                            if let tokens = inspection.usage { reported = tokens }
+                            textBytes += inspection.textBytes
+                            if inspection.isUsageOnly, !keepUsageChunk { continue }
+                        }
+                        out.writeBytes(event.raw)
+                    }
+                    guard out.readableBytes > 0 else { continue }
+                    do {
+                        try await writer.write(out)
+                        usage.markFirstByte()
+                    } catch {
+                        clientGone = true
+                        break
+                    }
+                }
+                if !sawDone, !clientGone { upstreamFailure = "the stream ended before [DONE]" }
+            } catch {
+                upstreamFailure = "\(error)"
+            }
+            if let upstreamFailure, !clientGone {
+                let event = GatewayError(status: 502, code: .upstreamError,
+                                         message: "Provider \(answer.target.providerName) broke off the stream: \(upstreamFailure)")
+                let payload = "{\"error\":{\"message\":\(JSONText.quoted(event.message)),\"type\":\"server_error\",\"code\":\"upstream_error\"}}"
+                try? await writer.write(ByteBuffer(string: "data: \(payload)\n\n"))
+                usage.row.errorCode = ErrorCode.upstreamError.rawValue
+            }
+            if let reported {
+                usage.settle(input: reported.inputTokens, output: reported.outputTokens, price: price, estimated: false)
+            } else {
+                usage.settle(input: estimatedInput, output: estimatedTokens(forTextBytes: textBytes), price: price, estimated: true)
+            }
+            usage.row.status = Int(answer.response.status.code)
+            usage.row.latencyMs = usage.elapsedMs
+            gateway.usage.record(usage.row)
+            // Throwing tells the server the connection is dead, so it is closed, not reused.
+            if clientGone { throw CancellationError() }
+            try await writer.finish(nil)
+        })
+    }
+}

@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SluiceCore
+import SluiceProviders
+
+/// The client API: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
+///
+/// The request path, one step per function, each failing with the status of SPEC §3 in the
+/// order 401 → 413 → 400/422 → 404 → 403:
+/// `authenticate` → `readBody` → `ClientRequestBody(parsing:)` → `plan` → `forward`
+/// → `respond` (plain) or `relayStream` (SSE) → usage recorded.
+struct ProxyController {
+    let gateway: Gateway
+
+    func addRoutes(to router: Router<SluiceRequestContext>) {
+        for endpoint in ProxyEndpoint.allCases {
+            router.post(RouterPath("/v1" + endpoint.rawValue)) { request, context in
+                try await proxy(endpoint, request: request, context: context)
+            }
+        }
+        router.get("/v1/models") { request, context in
+            try await models(request: request, context: context)
+        }
+    }
+
+    func proxy(_ endpoint: ProxyEndpoint, request: Request, context: SluiceRequestContext) async throws -> Response {
+        let caller = try await gateway.authenticate(authorization: request.headers[.authorization])
+        context.trace.update { $0.keyID = caller.key.id }
+        var usage = UsageDraft(requestID: context.requestID, caller: caller, endpoint: endpoint, nowMs: gateway.clock.nowMs())
+        do {
+            let bytes = try await readBody(request)
+            let body = try ClientRequestBody(parsing: bytes, endpoint: endpoint)
+            usage.row.requestedModel = body.model
+            usage.row.userID = body.user
+            usage.row.streamed = body.stream
+            context.trace.update { $0.model = body.model; $0.streamed = body.stream }
+            let plan = try plan(for: body, caller: caller)
+            let answer = try await forward(body, plan: plan, requestID: context.requestID, usage: &usage, context: context)
+            if body.stream {
+                return relayStream(answer, body: body, usage: usage)
+            }
+            return try await respond(answer, usage: &usage)
+        } catch let error as GatewayError {
+            usage.fail(error)
+            gateway.usage.record(usage.row)
+            throw error
+        }
+    }
+
+    /// The body, refused with 413 above `server.max_body_bytes` (before reading it when the
+    /// client announced its length).
+    func readBody(_ request: Request) async throws(GatewayError) -> [UInt8] {
+        let limit = gateway.config.server.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw .requestTooLarge(limit: limit)
+        }
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw .requestTooLarge(limit: limit)
+        } catch {
+            throw .invalidJSON("the request body could not be read (\(error))")
+        }
+    }
+
+    /// The models to try, in order: the configured model, 404 when unknown, 403 when the key's
+    /// preset does not allow it. A body `models` list is the whole chain.
+    func plan(for body: ClientRequestBody, caller: Gateway.Caller) throws(GatewayError) -> [String] {
+        let chain = body.models ?? [body.model]
+        for model in chain where gateway.config.models[model] == nil {
+            throw .modelNotFound(model)
+        }
+        for model in chain where !caller.preset.allows(model) {
+            throw .modelNotAllowed(model, preset: caller.key.preset)
+        }
+        return chain
+    }
+
+    /// A non-streamed answer: the provider's body, untouched, with usage and cost recorded.
+    func respond(_ answer: UpstreamAnswer, usage: inout UsageDraft) async throws -> Response {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await answer.response.body.collect(upTo: Self.maxAnswerBytes)
+        } catch {
+            throw GatewayError(status: 502, code: .upstreamError, message: "Provider \(answer.target.providerName) broke off its answer: \(error)")
+        }
+        let bytes = Array(buffer.readableBytesView)
+        let tokens = TokenUsage.from(body: bytes)
+        let price = gateway.config.models[answer.model]!.price
+        usage.settle(input: tokens?.inputTokens ?? 0, output: tokens?.outputTokens ?? 0, price: price, estimated: tokens == nil)
+        usage.row.status = Int(answer.response.status.code)
+        usage.markFirstByte()
+        usage.row.latencyMs = usage.elapsedMs
+        gateway.usage.record(usage.row)
+        var headers = answer.headers
+        headers[.contentType] = answer.response.headers.first(name: "content-type") ?? "application/json"
+        return Response(status: .init(code: Int(answer.response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// `GET /v1/models`: the models this key may use. Counts against no limit, writes no usage row.
+    func models(request: Request, context: SluiceRequestContext) async throws -> Response {
+        let caller = try await gateway.authenticate(authorization: request.headers[.authorization])
+        context.trace.update { $0.keyID = caller.key.id }
+        var json = "{\"object\":\"list\",\"data\":["
+        var first = true
+        for model in gateway.config.modelNames where caller.preset.allows(model) {
+            if !first { json += "," }
+            first = false
+            json += "{\"id\":" + JSONText.quoted(model) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"sluice\"}"
+        }
+        json += "]}"
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    /// Largest non-streamed answer relayed (embeddings of big batches can be tens of MiB).
+    static let maxAnswerBytes = 256 * 1024 * 1024
+}

@@ -1,0 +1,90 @@
+import Logging
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+
+/// Everything a request handler needs, built once at start: the configuration, the key cache,
+/// the ledger, the upstream client and the usage queue.
+public final class Gateway: Sendable {
+    public let config: SluiceConfig
+    let providerSecrets: [String: Secret]
+    public let ledger: Ledger
+    let keyCache: KeyCache
+    let upstream: UpstreamClient
+    public let usage: UsageRecorder
+    let clock: WallClock
+    let logger: Logger
+
+    init(config: SluiceConfig, providerSecrets: [String: Secret], ledger: Ledger, upstream: UpstreamClient, clock: WallClock, logger: Logger) {
+        self.config = config
+        self.providerSecrets = providerSecrets
+        self.ledger = ledger
+        self.keyCache = KeyCache()
+        self.upstream = upstream
+        self.usage = UsageRecorder()
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// The key a request authenticates with, and what it belongs to.
+    struct Caller: Sendable {
+        let key: KeyRecord
+        let preset: PresetConfig
+    }
+
+    /// Checks `Authorization: Bearer <key>` against the cache, falling back to the ledger for a
+    /// key created since the last refresh. Every failure is the same 401, so a caller learns
+    /// nothing about which keys exist.
+    func authenticate(authorization: String?) async throws(GatewayError) -> Caller {
+        guard let authorization else {
+            throw .invalidAPIKey("Missing API key: send `Authorization: Bearer sk-sluice-...`")
+        }
+        let bearerPrefix = "Bearer "
+        guard authorization.count > bearerPrefix.count, authorization.prefix(bearerPrefix.count).lowercased() == bearerPrefix.lowercased() else {
+            throw .invalidAPIKey("Malformed Authorization header: expected `Bearer sk-sluice-...`")
+        }
+        let text = authorization.dropFirst(bearerPrefix.count).trimmingSpaces()
+        // Malformed keys are refused before any hashing or lookup.
+        guard APIKeyFormat.environment(of: text) != nil else { throw .invalidAPIKey() }
+        let digest = KeyDigest(of: text)
+        let record: KeyRecord
+        switch keyCache.lookup(digest) {
+        case .found(let cached):
+            record = cached
+        case .knownMissing:
+            throw .invalidAPIKey()
+        case .notCached:
+            do {
+                guard let stored = try await ledger.key(digest: digest) else {
+                    keyCache.rememberMissing(digest)
+                    throw GatewayError.invalidAPIKey()
+                }
+                if let account = try await ledger.account(named: stored.account) { keyCache.store(accounts: [account]) }
+                keyCache.store(keys: [stored])
+                record = stored
+            } catch let error as GatewayError {
+                throw error
+            } catch {
+                logger.error("key lookup failed", metadata: ["sluice.error": "\(error)"])
+                throw GatewayError(status: 503, code: .internalError, message: "The key store is unavailable; try again shortly", retryAfterSeconds: 1)
+            }
+        }
+        guard record.isUsable(atMs: clock.nowMs()) else { throw .invalidAPIKey() }
+        guard let preset = config.presets[record.preset] else {
+            throw .invalidAPIKey("This key's preset \"\(record.preset)\" is not configured on this gateway; ask the operator")
+        }
+        return Caller(key: record, preset: preset)
+    }
+
+    /// The upstream target for one deployment of a model.
+    func target(for deployment: Deployment) -> UpstreamTarget? {
+        guard let provider = config.providers[deployment.provider] else { return nil }
+        return UpstreamTarget(providerName: deployment.provider, provider: provider, apiKey: providerSecrets[deployment.provider], model: deployment.model)
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}

@@ -1,0 +1,70 @@
+import Synchronization
+import SluiceCore
+import SluiceStore
+
+/// Keys and accounts held in memory so authentication never waits on the database.
+///
+/// Lookups go by the digest's first 8 bytes and then compare the whole digest in constant
+/// time. Digests the ledger does not know are remembered (boundedly) so a client hammering with
+/// a bad key costs one query, not one per request; a key created later has a different digest,
+/// so new keys still work at once.
+final class KeyCache: Sendable {
+    enum Lookup {
+        case found(KeyRecord)
+        case knownMissing
+        case notCached
+    }
+
+    private struct State {
+        var byBucket: [UInt64: [KeyRecord]] = [:]
+        var accounts: [String: AccountRecord] = [:]
+        var missing: Set<UInt64> = []
+    }
+
+    /// Remembered unknown digests before the set is cleared.
+    static let missingLimit = 10_000
+    private let state = Mutex(State())
+
+    func lookup(_ digest: KeyDigest) -> Lookup {
+        let bucket = digest.bucket
+        return state.withLock { state in
+            if let match = state.byBucket[bucket]?.first(where: { $0.digest.constantTimeEquals(digest) }) {
+                return .found(match)
+            }
+            return state.missing.contains(bucket) ? .knownMissing : .notCached
+        }
+    }
+
+    /// Adds or replaces keys (by id).
+    func store(keys: [KeyRecord]) {
+        guard !keys.isEmpty else { return }
+        state.withLock { state in
+            for key in keys {
+                let bucket = key.digest.bucket
+                var entries = state.byBucket[bucket] ?? []
+                entries.removeAll { $0.id == key.id }
+                entries.append(key)
+                state.byBucket[bucket] = entries
+                state.missing.remove(bucket)
+            }
+        }
+    }
+
+    func store(accounts: [AccountRecord]) {
+        guard !accounts.isEmpty else { return }
+        state.withLock { state in
+            for account in accounts { state.accounts[account.name] = account }
+        }
+    }
+
+    func account(named name: String) -> AccountRecord? {
+        state.withLock { $0.accounts[name] }
+    }
+
+    func rememberMissing(_ digest: KeyDigest) {
+        state.withLock { state in
+            if state.missing.count >= Self.missingLimit { state.missing.removeAll() }
+            state.missing.insert(digest.bucket)
+        }
+    }
+}

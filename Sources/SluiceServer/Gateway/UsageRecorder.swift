@@ -1,0 +1,29 @@
+import Synchronization
+import SluiceCore
+
+/// Usage rows waiting to be written; the request path only appends, the flusher takes batches.
+public final class UsageRecorder: Sendable {
+    private let pending = Mutex<[UsageRow]>([])
+
+    public init() {}
+
+    func record(_ row: UsageRow) {
+        pending.withLock { $0.append(row) }
+    }
+
+    /// Everything waiting, removed from the queue.
+    func takeAll() -> [UsageRow] {
+        pending.withLock { rows in
+            defer { rows = [] }
+            return rows
+        }
+    }
+
+    /// Puts rows back at the front after a failed write, so the next flush retries them.
+    func putBack(_ rows: [UsageRow]) {
+        pending.withLock { $0.insert(contentsOf: rows, at: 0) }
+    }
+
+    /// Rows waiting to be written.
+    public var count: Int { pending.withLock { $0.count } }
+}

@@ -1,0 +1,22 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SluiceCore
+
+extension GatewayError {
+    /// The error as an HTTP response in the OpenAI shape; the single place errors are rendered.
+    func response() -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = retryAfterSeconds {
+            headers[.retryAfter] = String(max(1, retryAfter))
+        }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: jsonBody)))
+    }
+}
+
+extension HTTPField.Name {
+    static let requestID = Self("X-Request-Id")!
+    static let servedModel = Self("Sluice-Served-Model")!
+    static let attempts = Self("Sluice-Attempts")!
+    static let fallbackFrom = Self("Sluice-Fallback-From")!
+}

@@ -1,0 +1,36 @@
+import Logging
+import ServiceLifecycle
+import SluiceStore
+
+/// Polls the ledger for keys and accounts changed by other processes (the CLI, other instances)
+/// so revocations, expiries and top-ups reach this server's cache within a poll interval.
+struct KeyCacheRefresher: Service {
+    let cache: KeyCache
+    let ledger: Ledger
+    let clock: WallClock
+    let interval: Duration
+    let logger: Logger
+    /// Changes are read with this much overlap, so writers whose clocks run a little behind
+    /// ours (another machine, a slow transaction) are not missed.
+    static let overlapMs: Int64 = 5_000
+
+    func run() async throws {
+        var since: Int64 = 0
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            let started = clock.nowMs()
+            do {
+                try await refresh(sinceMs: since)
+                since = started - Self.overlapMs
+            } catch {
+                logger.warning("refreshing the key cache failed", metadata: ["sluice.error": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+
+    /// Loads keys and accounts changed at or after `sinceMs` (0 = everything) into the cache.
+    func refresh(sinceMs: Int64) async throws {
+        cache.store(accounts: try await ledger.accountsChanged(sinceMs: sinceMs))
+        cache.store(keys: try await ledger.keysChanged(sinceMs: sinceMs))
+    }
+}

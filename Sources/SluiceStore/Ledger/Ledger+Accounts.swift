@@ -1,0 +1,73 @@
+import SluiceCore
+import SQLKit
+
+extension Ledger {
+    /// Creates an account with `balance` (nil = unlimited); a conflict if the name is taken.
+    @discardableResult
+    public func createAccount(name: String, balance: NanoDollars?, atMs now: Int64) async throws -> AccountRecord {
+        guard Self.isValidName(name) else {
+            throw LedgerError.invalid("account name \"\(name)\" must be 1 to 64 letters, digits, '-', '_' or '.'")
+        }
+        return try await withConnection { database in
+            if try await database.raw("SELECT name FROM accounts WHERE name = \(bind: name)").first() != nil {
+                throw LedgerError.conflict("account \"\(name)\" already exists")
+            }
+            try await database.raw("""
+                INSERT INTO accounts (name, balance_nanos, created_at, updated_at)
+                VALUES (\(bind: name), \(bind: balance?.value), \(bind: now), \(bind: now))
+                """).run()
+            return AccountRecord(name: name, balance: balance, createdAtMs: now, updatedAtMs: now)
+        }
+    }
+
+    /// Every account, by name.
+    public func accounts() async throws -> [AccountRecord] {
+        try await withConnection { database in
+            try await database.raw("SELECT * FROM accounts ORDER BY name").all().map(Self.account(from:))
+        }
+    }
+
+    /// The account named `name`, if any.
+    public func account(named name: String) async throws -> AccountRecord? {
+        try await withConnection { database in
+            try await database.raw("SELECT * FROM accounts WHERE name = \(bind: name)").first().map(Self.account(from:))
+        }
+    }
+
+    /// Accounts changed at or after `sinceMs`, for the server's cache refresh.
+    public func accountsChanged(sinceMs: Int64) async throws -> [AccountRecord] {
+        try await withConnection { database in
+            try await database.raw("SELECT * FROM accounts WHERE updated_at >= \(bind: sinceMs)").all().map(Self.account(from:))
+        }
+    }
+
+    /// Adds `amount` to a limited account's balance (no effect on unlimited ones) and returns it.
+    public func addCredits(account name: String, amount: NanoDollars, atMs now: Int64) async throws -> AccountRecord {
+        try await inTransaction { database in
+            guard try await database.raw("SELECT name FROM accounts WHERE name = \(bind: name)").first() != nil else {
+                throw LedgerError.notFound("account \"\(name)\" does not exist")
+            }
+            try await database.raw("""
+                UPDATE accounts SET balance_nanos = balance_nanos + \(bind: amount.value), updated_at = \(bind: now)
+                WHERE name = \(bind: name)
+                """).run()
+            guard let row = try await database.raw("SELECT * FROM accounts WHERE name = \(bind: name)").first() else {
+                throw LedgerError.notFound("account \"\(name)\" does not exist")
+            }
+            return try Self.account(from: row)
+        }
+    }
+
+    static func account(from row: any SQLRow) throws -> AccountRecord {
+        AccountRecord(
+            name: try row.decode(column: "name", as: String.self),
+            balance: try row.decode(column: "balance_nanos", as: Int64?.self).map(NanoDollars.init),
+            createdAtMs: try row.decode(column: "created_at", as: Int64.self),
+            updatedAtMs: try row.decode(column: "updated_at", as: Int64.self)
+        )
+    }
+
+    static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.count <= 64 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
+    }
+}

@@ -1,0 +1,125 @@
+import SluiceCore
+import SQLKit
+
+extension Ledger {
+    static let usageColumns = [
+        "request_id", "key_id", "account", "env", "user_id", "endpoint", "requested_model", "served_model", "status",
+        "error_code", "input_tokens", "output_tokens", "cost_nanos", "latency_ms", "ttfb_ms", "attempts", "streamed",
+        "estimated", "created_at",
+    ]
+    /// Rows per INSERT, well under SQLite's limit of bound parameters per statement.
+    static let usageRowsPerStatement = 400
+
+    /// Writes usage rows in one transaction. A row whose request id is already stored is skipped,
+    /// so a batch retried after a failure never counts twice.
+    public func insertUsage(_ rows: [UsageRow]) async throws {
+        guard !rows.isEmpty else { return }
+        try await inTransaction { database in
+            for chunk in stride(from: 0, to: rows.count, by: Self.usageRowsPerStatement).map({ rows[$0..<min($0 + Self.usageRowsPerStatement, rows.count)] }) {
+                var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
+                for row in chunk {
+                    insert = insert.values([
+                        row.requestID, row.keyID, row.account, row.environment, row.userID, row.endpoint, row.requestedModel,
+                        row.servedModel, row.status, row.errorCode, row.inputTokens, row.outputTokens, row.cost.value, row.latencyMs,
+                        row.timeToFirstByteMs, row.attempts, row.streamed ? 1 : 0, row.estimated ? 1 : 0, row.createdAtMs,
+                    ] as [any Encodable & Sendable])
+                }
+                try await insert.ignoringConflicts(with: ["request_id"]).run()
+                let properties = chunk.flatMap { row in row.properties.sorted { $0.key < $1.key }.map { (row.requestID, $0.key, $0.value) } }
+                guard !properties.isEmpty else { continue }
+                var propertyInsert = database.insert(into: "usage_properties").columns("request_id", "name", "value")
+                for (requestID, name, value) in properties {
+                    propertyInsert = propertyInsert.values(requestID, name, value)
+                }
+                try await propertyInsert.ignoringConflicts(with: ["request_id", "name"]).run()
+            }
+        }
+    }
+
+    /// Totals per group for rows created at or after `sinceMs`, largest request count first.
+    /// Rows without a user id or property value form the group `(none)`, so groups always add up
+    /// to the whole.
+    public func usageReport(by grouping: UsageGrouping, sinceMs: Int64) async throws -> [UsageReportRow] {
+        let groupExpression: String
+        var join: SQLQueryString = ""
+        switch grouping {
+        case .key: groupExpression = "u.key_id"
+        case .model: groupExpression = "COALESCE(u.served_model, u.requested_model, '(none)')"
+        case .account: groupExpression = "u.account"
+        case .environment: groupExpression = "u.env"
+        case .user: groupExpression = "COALESCE(u.user_id, '(none)')"
+        case .property(let name):
+            groupExpression = "COALESCE(p.value, '(none)')"
+            join = "LEFT JOIN usage_properties p ON p.request_id = u.request_id AND p.name = \(bind: name)"
+        }
+        let query: SQLQueryString = """
+            SELECT \(unsafeRaw: groupExpression) AS grp,
+                   COUNT(*) AS requests,
+                   CAST(COALESCE(SUM(u.input_tokens), 0) AS BIGINT) AS input_tokens,
+                   CAST(COALESCE(SUM(u.output_tokens), 0) AS BIGINT) AS output_tokens,
+                   CAST(COALESCE(SUM(u.cost_nanos), 0) AS BIGINT) AS cost_nanos,
+                   CAST(COALESCE(SUM(CASE WHEN u.status = 429 THEN 0 WHEN u.status >= 400 OR u.error_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS errors,
+                   CAST(COALESCE(SUM(CASE WHEN u.status = 429 THEN 1 ELSE 0 END), 0) AS BIGINT) AS rate_limited
+            FROM usage_rows u \(join)
+            WHERE u.created_at >= \(bind: sinceMs)
+            GROUP BY \(unsafeRaw: groupExpression)
+            ORDER BY requests DESC, grp
+            """
+        return try await withConnection { database in
+            try await database.raw(query).all().map { row in
+                UsageReportRow(
+                    group: try row.decode(column: "grp", as: String.self),
+                    requests: try row.decode(column: "requests", as: Int.self),
+                    inputTokens: try row.decode(column: "input_tokens", as: Int.self),
+                    outputTokens: try row.decode(column: "output_tokens", as: Int.self),
+                    cost: NanoDollars(try row.decode(column: "cost_nanos", as: Int64.self)),
+                    errors: try row.decode(column: "errors", as: Int.self),
+                    rateLimited: try row.decode(column: "rate_limited", as: Int.self)
+                )
+            }
+        }
+    }
+
+    /// The most recent usage rows, newest first, with their properties.
+    public func recentUsage(limit: Int) async throws -> [UsageRow] {
+        try await withConnection { database in
+            let rows = try await database.raw("SELECT * FROM usage_rows ORDER BY created_at DESC, request_id LIMIT \(bind: limit)").all()
+            var usage = try rows.map(Self.usage(from:))
+            guard !usage.isEmpty else { return usage }
+            let ids = usage.map(\.requestID)
+            let properties = try await database.select().columns("request_id", "name", "value").from("usage_properties")
+                .where("request_id", .in, ids).all()
+            var byRequest: [String: [String: String]] = [:]
+            for row in properties {
+                byRequest[try row.decode(column: "request_id", as: String.self), default: [:]][try row.decode(column: "name", as: String.self)] =
+                    try row.decode(column: "value", as: String.self)
+            }
+            for index in usage.indices { usage[index].properties = byRequest[usage[index].requestID] ?? [:] }
+            return usage
+        }
+    }
+
+    static func usage(from row: any SQLRow) throws -> UsageRow {
+        UsageRow(
+            requestID: try row.decode(column: "request_id", as: String.self),
+            keyID: try row.decode(column: "key_id", as: String.self),
+            account: try row.decode(column: "account", as: String.self),
+            environment: try row.decode(column: "env", as: String.self),
+            userID: try row.decode(column: "user_id", as: String?.self),
+            endpoint: try row.decode(column: "endpoint", as: String.self),
+            requestedModel: try row.decode(column: "requested_model", as: String?.self),
+            servedModel: try row.decode(column: "served_model", as: String?.self),
+            status: try row.decode(column: "status", as: Int.self),
+            errorCode: try row.decode(column: "error_code", as: String?.self),
+            inputTokens: try row.decode(column: "input_tokens", as: Int.self),
+            outputTokens: try row.decode(column: "output_tokens", as: Int.self),
+            cost: NanoDollars(try row.decode(column: "cost_nanos", as: Int64.self)),
+            latencyMs: try row.decode(column: "latency_ms", as: Int.self),
+            timeToFirstByteMs: try row.decode(column: "ttfb_ms", as: Int?.self),
+            attempts: try row.decode(column: "attempts", as: Int.self),
+            streamed: try row.decode(column: "streamed", as: Int.self) != 0,
+            estimated: try row.decode(column: "estimated", as: Int.self) != 0,
+            createdAtMs: try row.decode(column: "created_at", as: Int64.self)
+        )
+    }
+}

@@ -1,0 +1,67 @@
+import SluiceCore
+
+/// An account: who pays for a set of keys.
+public struct AccountRecord: Sendable, Equatable {
+    public var name: String
+    /// Balance; nil means unlimited.
+    public var balance: NanoDollars?
+    public var createdAtMs: Int64
+    public var updatedAtMs: Int64
+
+    public init(name: String, balance: NanoDollars?, createdAtMs: Int64, updatedAtMs: Int64) {
+        self.name = name
+        self.balance = balance
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+    }
+}
+
+/// A key as the ledger knows it: never the key text, only its digest and a display prefix.
+public struct KeyRecord: Sendable, Equatable {
+    public var id: String
+    public var digest: KeyDigest
+    /// `sk-sluice-dev-AbCd`: enough for a person to recognise the key.
+    public var displayPrefix: String
+    public var account: String
+    public var environment: KeyEnvironment
+    public var preset: String
+    public var name: String?
+    public var createdAtMs: Int64
+    public var expiresAtMs: Int64?
+    public var revokedAtMs: Int64?
+    public var updatedAtMs: Int64
+
+    public init(id: String, digest: KeyDigest, displayPrefix: String, account: String, environment: KeyEnvironment, preset: String,
+                name: String?, createdAtMs: Int64, expiresAtMs: Int64?, revokedAtMs: Int64?, updatedAtMs: Int64) {
+        self.id = id
+        self.digest = digest
+        self.displayPrefix = displayPrefix
+        self.account = account
+        self.environment = environment
+        self.preset = preset
+        self.name = name
+        self.createdAtMs = createdAtMs
+        self.expiresAtMs = expiresAtMs
+        self.revokedAtMs = revokedAtMs
+        self.updatedAtMs = updatedAtMs
+    }
+
+    /// Whether the key may be used at `nowMs`.
+    public func isUsable(atMs nowMs: Int64) -> Bool {
+        revokedAtMs == nil && (expiresAtMs.map { nowMs < $0 } ?? true)
+    }
+}
+
+/// Why a ledger operation was refused.
+public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(String)
+    case conflict(String)
+    case invalid(String)
+    case unavailable(String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let message), .conflict(let message), .invalid(let message), .unavailable(let message): message
+        }
+    }
+}

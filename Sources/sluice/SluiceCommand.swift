@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// `sluice`: the gateway server and its administration.
+@main
+struct SluiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "A self-hosted, OpenAI-compatible LLM gateway with keys, limits, credits and usage.",
+        subcommands: [
+            ServeCommand.self, MockUpstreamCommand.self, AccountsCommand.self, CreditsCommand.self, KeysCommand.self, UsageCommand.self,
+        ]
+    )
+}
