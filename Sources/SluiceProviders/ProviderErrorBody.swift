@@ -8,6 +8,13 @@ public struct ProviderErrorBody: Sendable, Equatable {
     public var code: String?
     public var param: String?
 
+    public init(message: String?, type: String?, code: String?, param: String?) {
+        self.message = message
+        self.type = type
+        self.code = code
+        self.param = param
+    }
+
     public init(parsing bytes: [UInt8]) {
         guard let object = try? JSONObjectView(parsing: bytes) else {
             let raw = String(decoding: bytes.prefix(500), as: UTF8.self)

@@ -1,5 +1,5 @@
 /// A credential that never shows itself in logs, errors or `print`: it describes itself as `*****`.
-public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible {
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The real value; read it only where it is sent.
     public let value: String
 
@@ -7,4 +7,6 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 
     public var description: String { "*****" }
     public var debugDescription: String { "*****" }
+    /// No children, so `dump` and other reflection show `*****` and not the value.
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }

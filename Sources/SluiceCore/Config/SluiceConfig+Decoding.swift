@@ -14,8 +14,12 @@ extension SluiceConfig {
         for (name, provider) in sections["providers"]?.mapping() ?? [] {
             if let decoded = decodeProvider(provider) { config.providers[name] = decoded }
         }
+        var declaredFallbacks: [String: [String]] = [:]
         for (name, model) in sections["models"]?.mapping() ?? [] {
             config.modelNames.append(name)
+            // Kept apart from the decoded model so a model with other problems still has its
+            // fallbacks checked (its own reader reports any malformed entry).
+            declaredFallbacks[name] = ConfigReader(model["fallbacks"].value, problems: ConfigProblems()).strings()
             if let decoded = decodeModel(name: name, model, providers: config.providers, allProviderNames: Set(sections["providers"]?.value.mapKeys ?? [])) {
                 config.models[name] = decoded
             }
@@ -27,7 +31,7 @@ extension SluiceConfig {
         }
         // Fallbacks may name models defined later in the file, so they are checked last.
         for name in config.modelNames {
-            for (index, fallback) in (config.models[name]?.fallbacks ?? []).enumerated() where fallback == name || !config.modelNames.contains(fallback) {
+            for (index, fallback) in (declaredFallbacks[name] ?? []).enumerated() where fallback == name || !config.modelNames.contains(fallback) {
                 problems.add("models.\(name).fallbacks[\(index)]", fallback == name ? "a model cannot fall back to itself" : "unknown model \"\(fallback)\"")
             }
         }

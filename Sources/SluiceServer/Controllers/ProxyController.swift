@@ -23,6 +23,9 @@ struct ProxyController {
         router.get("/v1/models") { request, context in
             try await models(request: request, context: context)
         }
+        router.get("/v1/models/{id}") { request, context in
+            try await model(request: request, context: context)
+        }
     }
 
     func proxy(_ endpoint: ProxyEndpoint, request: Request, context: SluiceRequestContext) async throws -> Response {
@@ -104,15 +107,22 @@ struct ProxyController {
     func models(request: Request, context: SluiceRequestContext) async throws -> Response {
         let caller = try await gateway.authenticate(authorization: request.headers[.authorization])
         context.trace.update { $0.keyID = caller.key.id }
-        var json = "{\"object\":\"list\",\"data\":["
-        var first = true
-        for model in gateway.config.modelNames where caller.preset.allows(model) {
-            if !first { json += "," }
-            first = false
-            json += "{\"id\":" + JSONText.quoted(model) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"sluice\"}"
-        }
-        json += "]}"
+        let objects = gateway.config.modelNames.filter(caller.preset.allows).map(Self.modelObject)
+        let json = "{\"object\":\"list\",\"data\":[" + objects.joined(separator: ",") + "]}"
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: json)))
+    }
+
+    /// `GET /v1/models/{id}`: one model, 404 when it is not configured or not allowed for the key.
+    func model(request: Request, context: SluiceRequestContext) async throws -> Response {
+        let caller = try await gateway.authenticate(authorization: request.headers[.authorization])
+        context.trace.update { $0.keyID = caller.key.id }
+        let id = context.parameters.get("id") ?? ""
+        guard gateway.config.models[id] != nil, caller.preset.allows(id) else { throw GatewayError.modelNotFound(id) }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: Self.modelObject(id))))
+    }
+
+    static func modelObject(_ name: String) -> String {
+        "{\"id\":" + JSONText.quoted(name) + ",\"object\":\"model\",\"created\":0,\"owned_by\":\"sluice\"}"
     }
 
     /// Largest non-streamed answer relayed (embeddings of big batches can be tens of MiB).

@@ -1,0 +1,39 @@
+import SluiceProviders
+import Testing
+
+@Suite("Streamed chunks and usage")
+struct StreamChunkInspectorTests {
+    @Test("the usage-only chunk is recognised; content chunks are not; text bytes are counted")
+    func usageChunk() throws {
+        let usageOnly = #"{"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":4,"total_tokens":13}}"#
+        let inspection = try #require(StreamChunkInspector.inspect(Array(usageOnly.utf8)))
+        #expect(inspection.isUsageOnly)
+        #expect(inspection.usage == TokenUsage(inputTokens: 9, outputTokens: 4))
+
+        let content = #"{"choices":[{"index":0,"delta":{"content":"héllo"}}],"usage":null}"#
+        let contentInspection = try #require(StreamChunkInspector.inspect(Array(content.utf8)))
+        #expect(!contentInspection.isUsageOnly && contentInspection.usage == nil)
+        #expect(contentInspection.textBytes == "héllo".utf8.count)
+
+        let completion = #"{"choices":[{"index":0,"text":"abc"}]}"#
+        #expect(StreamChunkInspector.inspect(Array(completion.utf8))?.textBytes == 3)
+        #expect(StreamChunkInspector.inspect(Array("not json".utf8)) == nil)
+    }
+
+    @Test("usage is read from whole answers, and absent usage is nil")
+    func wholeAnswers() {
+        #expect(TokenUsage.from(body: Array(#"{"usage":{"prompt_tokens":3,"total_tokens":3}}"#.utf8)) == TokenUsage(inputTokens: 3, outputTokens: 0))
+        #expect(TokenUsage.from(body: Array(#"{"choices":[]}"#.utf8)) == nil)
+        #expect(TokenUsage.from(body: Array("[1]".utf8)) == nil)
+    }
+
+    @Test("provider error bodies are read in their common shapes")
+    func providerErrors() {
+        let openAI = ProviderErrorBody(parsing: Array(#"{"error":{"message":"too long","type":"invalid_request_error","code":"context_length_exceeded","param":"messages"}}"#.utf8))
+        #expect(openAI == ProviderErrorBody(message: "too long", type: "invalid_request_error", code: "context_length_exceeded", param: "messages"))
+        #expect(ProviderErrorBody(parsing: Array(#"{"error":"boom"}"#.utf8)).message == "boom")
+        #expect(ProviderErrorBody(parsing: Array(#"{"message":"nope","code":429}"#.utf8)).message == "nope")
+        #expect(ProviderErrorBody(parsing: Array("  Bad Gateway\n".utf8)).message == "Bad Gateway")
+        #expect(ProviderErrorBody(parsing: []).message == nil)
+    }
+}

@@ -1,0 +1,158 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import SluiceCore
+import SluiceMockUpstream
+import SluiceServer
+import SluiceStore
+
+/// The real gateway and the mock provider, each listening on a real loopback port, with a
+/// SQLite ledger in a temporary folder. Tests talk to it over HTTP like any client.
+final class TestGateway: Sendable {
+    let port: Int
+    let mockPort: Int
+    let ledger: Ledger
+    let gateway: Gateway
+    let folder: String
+    let http: HTTPClient
+    private let serverGroup: ServiceGroup
+    private let serverTask: Task<Void, any Error>
+    private let mockGroup: ServiceGroup
+    private let mockTask: Task<Void, any Error>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts everything; `configure` adjusts the configuration (built on the demo's) first.
+    static func start(configure: (inout SluiceConfig) -> Void = { _ in }) async throws -> TestGateway {
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let (mockPorts, mockContinuation) = AsyncStream.makeStream(of: Int.self)
+        let mock = MockUpstream.makeApplication(options: .init(), host: "127.0.0.1", port: 0, logger: logger) { mockContinuation.yield($0) }
+        let mockGroup = ServiceGroup(configuration: .init(services: [mock], logger: logger))
+        let mockTask = Task { try await mockGroup.run() }
+        var mockIterator = mockPorts.makeAsyncIterator()
+        let mockPort = await mockIterator.next()!
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var config = DemoConfiguration.make(mockPort: mockPort, workingDirectory: folder)
+        config.server.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        config.storage.flushIntervalMs = 50
+        config.retry.attemptTimeoutSeconds = 5
+        configure(&config)
+        let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
+
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let options = ServerOptions(keyRefreshInterval: .milliseconds(100), onServerRunning: { continuation.yield($0) })
+        let (app, gateway) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
+        let serverGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let serverTask = Task { try await serverGroup.run() }
+        var iterator = ports.makeAsyncIterator()
+        let port = await iterator.next()!
+        return TestGateway(port: port, mockPort: mockPort, ledger: ledger, gateway: gateway, folder: folder,
+                           serverGroup: serverGroup, serverTask: serverTask, mockGroup: mockGroup, mockTask: mockTask)
+    }
+
+    private init(port: Int, mockPort: Int, ledger: Ledger, gateway: Gateway, folder: String, serverGroup: ServiceGroup,
+                 serverTask: Task<Void, any Error>, mockGroup: ServiceGroup, mockTask: Task<Void, any Error>) {
+        self.port = port
+        self.mockPort = mockPort
+        self.ledger = ledger
+        self.gateway = gateway
+        self.folder = folder
+        self.serverGroup = serverGroup
+        self.serverTask = serverTask
+        self.mockGroup = mockGroup
+        self.mockTask = mockTask
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5))))
+    }
+
+    /// Graceful stop of the gateway (drains, final flush), then the mock; removes the folder
+    /// unless asked to keep it.
+    func stop(keepFolder: Bool = false) async throws {
+        await serverGroup.triggerGracefulShutdown()
+        try await serverTask.value
+        await mockGroup.triggerGracefulShutdown()
+        try? await mockTask.value
+        try await http.shutdown()
+        await ledger.close()
+        if !keepFolder { try? FileManager.default.removeItem(atPath: folder) }
+    }
+
+    /// Creates an account (once) and a key for it.
+    func makeKey(account: String = "acme", preset: String = "demo", expiresIn: Int? = nil) async throws -> (key: String, record: KeyRecord) {
+        if try await ledger.account(named: account) == nil {
+            try await ledger.createAccount(name: account, balance: NanoDollars(10 * NanoDollars.perDollar), atMs: Ledger.nowMs())
+        }
+        return try await KeyIssuer(ledger: ledger, config: gateway.config).issue(
+            account: account, environment: .dev, preset: preset, name: nil, expiresInSeconds: expiresIn, nowMs: Ledger.nowMs())
+    }
+
+    /// Sends a request and collects the whole answer.
+    func send(_ path: String, method: HTTPMethod = .POST, key: String?, body: String? = nil,
+              headers: [(String, String)] = [], client: HTTPClient? = nil) async throws -> TestResponse {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await (client ?? http).execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+
+    /// The usage row of `requestID`, waiting for the flusher to write it.
+    func usageRow(_ requestID: String, timeout: Duration = .seconds(5)) async throws -> UsageRow? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let row = try await ledger.recentUsage(limit: 1000).first(where: { $0.requestID == requestID }) { return row }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        return nil
+    }
+}
+
+/// A whole HTTP answer.
+struct TestResponse {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: String
+
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// `error.code` of an OpenAI-shaped error body.
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
+    var requestID: String? { headers.first(name: "x-request-id") }
+
+    /// The `data:` payloads of an SSE body, in order.
+    var events: [String] {
+        body.components(separatedBy: "\n\n").compactMap { block in
+            block.split(separator: "\n").first { $0.hasPrefix("data: ") }.map { String($0.dropFirst(6)) }
+        }
+    }
+}
+
+/// Runs `body` against a fresh gateway and always stops it.
+func withGateway(configure: (inout SluiceConfig) -> Void = { _ in }, _ body: (TestGateway) async throws -> Void) async throws {
+    let gateway = try await TestGateway.start(configure: configure)
+    do {
+        try await body(gateway)
+    } catch {
+        try? await gateway.stop()
+        throw error
+    }
+    try await gateway.stop()
+}
+
+/// A chat request body.
+func chatBody(model: String = "gpt-4o-mini", content: String = "hello there", stream: Bool = false, extra: String = "") -> String {
+    "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(content)\"}]\(stream ? ",\"stream\":true" : "")\(extra)}"
+}
