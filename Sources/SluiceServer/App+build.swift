@@ -10,6 +10,8 @@ import SluiceStore
 public struct ServerOptions: Sendable {
     /// Provider API keys, already read from the environment.
     public var providerSecrets: [String: Secret]
+    /// The admin API's bearer key; nil disables the admin API.
+    public var adminKey: Secret?
     /// How often the key cache asks the ledger for changes made elsewhere.
     public var keyRefreshInterval: Duration
     public var clock: WallClock
@@ -18,9 +20,10 @@ public struct ServerOptions: Sendable {
     /// Services to start before and stop after the gateway's own (the demo's mock provider).
     public var extraServices: [any Service]
 
-    public init(providerSecrets: [String: Secret] = [:], keyRefreshInterval: Duration = .milliseconds(250), clock: WallClock = .system,
+    public init(providerSecrets: [String: Secret] = [:], adminKey: Secret? = nil, keyRefreshInterval: Duration = .milliseconds(250), clock: WallClock = .system,
                 onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }, extraServices: [any Service] = []) {
         self.providerSecrets = providerSecrets
+        self.adminKey = adminKey
         self.keyRefreshInterval = keyRefreshInterval
         self.clock = clock
         self.onServerRunning = onServerRunning
@@ -45,6 +48,8 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     router.add(middleware: RequestEdgeMiddleware())
     HealthController(gateway: gateway).addRoutes(to: router)
     ProxyController(gateway: gateway).addRoutes(to: router)
+    AdminController(operations: AdminOperations(ledger: ledger, config: config, nowMs: options.clock.nowMs), adminKey: options.adminKey)
+        .addRoutes(to: router)
 
     let flusher = UsageFlusher(recorder: gateway.usage, ledger: ledger, interval: .milliseconds(config.storage.flushIntervalMs), logger: logger)
     var application = Application(

@@ -1,7 +1,5 @@
 import ArgumentParser
 import SluiceCore
-import SluiceServer
-import SluiceStore
 
 struct AccountsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,13 +25,11 @@ struct AccountsCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let account = try await options.withLedger { ledger, _ in
-                try await ledger.createAccount(name: name, balance: credits.flatMap(NanoDollars.init(dollars:)), atMs: Ledger.nowMs())
-            }
+            let account = try await options.withBackend { try await $0.createAccount(name: name, credits: credits.flatMap(NanoDollars.init(dollars:))) }
             if options.json {
-                printJSON(AccountView.json(account))
+                printJSON(account)
             } else {
-                print("Created account \(account.name) with \(account.balance.map(\.description) ?? "unlimited credits").")
+                print("Created account \(name) with \(balanceText(account["balance_usd"])).")
             }
         }
     }
@@ -43,14 +39,14 @@ struct AccountsCommand: AsyncParsableCommand {
         @OptionGroup var options: LedgerOptions
 
         func run() async throws {
-            let accounts = try await options.withLedger { ledger, _ in try await ledger.accounts() }
+            let accounts = try await options.withBackend { try await $0.accounts() }
             if options.json {
-                printJSON(accounts.map(AccountView.json))
+                printJSON(accounts)
                 return
             }
-            var table = TextTable("NAME", "BALANCE", "CREATED")
+            var table = TextTable("NAME", "BALANCE")
             for account in accounts {
-                table.add(account.name, account.balance.map(\.description) ?? "unlimited", formatTime(account.createdAtMs))
+                table.add(account["name"] as? String ?? "", balanceText(account["balance_usd"]))
             }
             print(accounts.isEmpty ? "No accounts yet: sluice accounts create NAME --credits 10" : table.render())
         }
@@ -73,14 +69,18 @@ struct CreditsCommand: AsyncParsableCommand {
         func run() async throws {
             let amount = NanoDollars(dollars: usd)!
             let name = account
-            let account = try await options.withLedger { ledger, _ in
-                try await ledger.addCredits(account: name, amount: amount, atMs: Ledger.nowMs())
-            }
+            let result = try await options.withBackend { try await $0.addCredits(account: name, amount: amount) }
             if options.json {
-                printJSON(AccountView.json(account))
+                printJSON(result)
             } else {
-                print("Added \(amount) to \(account.name): balance \(account.balance.map(\.description) ?? "unlimited").")
+                print("Added \(amount) to \(name): balance \(balanceText(result["balance_usd"])).")
             }
         }
     }
+}
+
+/// `$12.3400`, or `unlimited` for a null balance.
+func balanceText(_ value: Any?) -> String {
+    guard let dollars = value as? Double else { return "unlimited" }
+    return NanoDollars(Int64((dollars * Double(NanoDollars.perDollar)).rounded())).description
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
 import SluiceCore
-import SluiceServer
-import SluiceStore
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,18 +20,16 @@ struct KeysCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let (key, record) = try await options.withLedger { ledger, config in
-                try await KeyIssuer(ledger: ledger, config: config).issue(
-                    account: account, environment: KeyEnvironment(rawValue: env)!, preset: preset, name: name,
-                    expiresInSeconds: expires.flatMap(DurationText.seconds), nowMs: Ledger.nowMs())
+            let created = try await options.withBackend {
+                try await $0.createKey(account: account, environment: KeyEnvironment(rawValue: env)!, preset: preset, name: name, expires: expires)
             }
             if options.json {
-                printJSON(KeyView.created(key: key, record: record))
+                printJSON(created)
             } else {
-                print("Created key \(record.id) for account \(record.account) (env \(record.environment.rawValue), preset \(record.preset)).")
+                print("Created key \(created["id"] as? String ?? "") for account \(account) (env \(env), preset \(preset)).")
                 print("This is the only time the key is shown; store it now:")
                 print("")
-                print("    \(key)")
+                print("    \(created["key"] as? String ?? "")")
                 print("")
             }
         }
@@ -45,16 +41,17 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var options: LedgerOptions
 
         func run() async throws {
-            let keys = try await options.withLedger { ledger, _ in try await ledger.keys(account: account) }
-            let now = Ledger.nowMs()
+            let keys = try await options.withBackend { try await $0.keys(account: account) }
             if options.json {
-                printJSON(keys.map { KeyView.listed($0, nowMs: now) })
+                printJSON(keys)
                 return
             }
             var table = TextTable("ID", "PREFIX", "ACCOUNT", "ENV", "PRESET", "NAME", "CREATED", "EXPIRES", "STATUS")
             for key in keys {
-                table.add(key.id, key.displayPrefix + "…", key.account, key.environment.rawValue, key.preset, key.name ?? "-",
-                          formatTime(key.createdAtMs), formatTime(key.expiresAtMs), KeyView.status(key, nowMs: now))
+                func text(_ name: String) -> String { key[name] as? String ?? "-" }
+                func time(_ name: String) -> String { formatTime((key[name] as? NSNumberConvertible)?.int64Value) }
+                table.add(text("id"), text("prefix") + "…", text("account"), text("env"), text("preset"), text("name"),
+                          time("created_at_ms"), time("expires_at_ms"), text("status"))
             }
             print(keys.isEmpty ? "No keys yet: sluice keys create --account A --env dev --preset P" : table.render())
         }
@@ -66,11 +63,11 @@ struct KeysCommand: AsyncParsableCommand {
         @OptionGroup var options: LedgerOptions
 
         func run() async throws {
-            let record = try await options.withLedger { ledger, _ in try await ledger.revokeKey(id: id, atMs: Ledger.nowMs()) }
+            try await options.withBackend { try await $0.revokeKey(id: id) }
             if options.json {
-                printJSON(KeyView.listed(record, nowMs: Ledger.nowMs()))
+                printJSON(["id": id, "status": "revoked"])
             } else {
-                print("Revoked key \(record.id) (\(record.displayPrefix)…).")
+                print("Revoked key \(id).")
             }
         }
     }

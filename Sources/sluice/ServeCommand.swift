@@ -41,7 +41,11 @@ struct ServeCommand: AsyncParsableCommand {
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
         let listenAddress = config.server.listen
         let startLogger = logger
-        let options = ServerOptions(providerSecrets: secrets, onServerRunning: { port in
+        let adminKey = environment[config.server.adminKeyEnv].flatMap { $0.isEmpty ? nil : Secret($0) }
+        if adminKey == nil {
+            logger.warning("admin API disabled: \(config.server.adminKeyEnv) is not set")
+        }
+        let options = ServerOptions(providerSecrets: secrets, adminKey: adminKey, onServerRunning: { port in
             startLogger.info("sluice listening", metadata: ["sluice.address": "http://\(listenAddress.host):\(port)"])
         })
         let (app, _) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
@@ -80,7 +84,15 @@ struct DemoRun {
         let demoKey = try await ensureDemoAccountAndKey(ledger: ledger, config: config)
         let address = config.server.listen
         let ledgerDescription = config.storage.ledger.description
-        let options = ServerOptions(onServerRunning: { port in
+        // The demo always has an admin API: the operator's key if set, else one made for this run.
+        var generator = SystemRandomNumberGenerator()
+        let adminKeyVariable = config.server.adminKeyEnv
+        let givenAdminKey = environment[adminKeyVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let adminKey = givenAdminKey ?? "sluice-admin-" + APIKeyFormat.randomBase62(count: 32, using: &generator)
+        let adminKeyLine = givenAdminKey == nil
+            ? "Admin key for this run (admin API, sluice --server): export \(adminKeyVariable)=\(adminKey)"
+            : "Admin key: from \(adminKeyVariable)."
+        let options = ServerOptions(adminKey: Secret(adminKey), onServerRunning: { port in
             let base = "http://\(address.host):\(port)"
             // Written unbuffered, so the key and URL show up at once even into a pipe.
             FileHandle.standardOutput.write(Data("""
@@ -94,6 +106,7 @@ struct DemoRun {
                 -H "Authorization: Bearer $SLUICE_KEY" -H "Content-Type: application/json" \\
                 -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello!"}]}'
 
+            \(adminKeyLine)
             Usage so far: sluice usage --by model.  Dashboard (\(base)/dashboard): not built yet, see README.
             Stop with Ctrl-C.
 

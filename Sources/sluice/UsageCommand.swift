@@ -1,7 +1,5 @@
 import ArgumentParser
 import SluiceCore
-import SluiceServer
-import SluiceStore
 
 struct UsageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "usage", abstract: "Requests, tokens, cost and errors, grouped.")
@@ -17,16 +15,17 @@ struct UsageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let grouping = UsageGrouping(parsing: by)!
-        let sinceMs = Ledger.nowMs() - Int64(DurationText.seconds(since)!) * 1000
-        let rows = try await options.withLedger { ledger, _ in try await ledger.usageReport(by: grouping, sinceMs: sinceMs) }
+        let rows = try await options.withBackend { try await $0.usage(by: grouping, since: since) }
         if options.json {
-            printJSON(rows.map(UsageView.json))
+            printJSON(rows)
             return
         }
         var table = TextTable(grouping.description.uppercased(), "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS", "COST", "ERRORS", "RATE LIMITED")
         for row in rows {
-            table.add(row.group, String(row.requests), String(row.inputTokens), String(row.outputTokens), row.cost.formatted(decimals: 6),
-                      String(row.errors), String(row.rateLimited))
+            func number(_ name: String) -> String { (row[name] as? NSNumberConvertible).map { String($0.int64Value) } ?? "0" }
+            let cost = NanoDollars(Int64((((row["cost_usd"] as? Double) ?? 0) * Double(NanoDollars.perDollar)).rounded()))
+            table.add(row["group"] as? String ?? "", number("requests"), number("input_tokens"), number("output_tokens"),
+                      cost.formatted(decimals: 6), number("errors"), number("rate_limited"))
         }
         print(rows.isEmpty ? "No usage in the last \(since)." : table.render())
     }

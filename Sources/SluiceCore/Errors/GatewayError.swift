@@ -89,3 +89,8 @@ extension GatewayError {
                      param: "model")
     }
 }
+
+extension GatewayError: CustomStringConvertible {
+    /// The message alone, as the command line prints it.
+    public var description: String { message }
+}

@@ -25,6 +25,8 @@ final class TestGateway: Sendable {
     private let mockTask: Task<Void, any Error>
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
+    /// The admin API's bearer key in every test gateway.
+    static let adminKey = "test-admin-key"
 
     /// Starts everything; `configure` adjusts the configuration (built on the demo's) first.
     static func start(configure: (inout SluiceConfig) -> Void = { _ in }) async throws -> TestGateway {
@@ -47,7 +49,7 @@ final class TestGateway: Sendable {
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
 
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let options = ServerOptions(keyRefreshInterval: .milliseconds(100), onServerRunning: { continuation.yield($0) })
+        let options = ServerOptions(adminKey: Secret(TestGateway.adminKey), keyRefreshInterval: .milliseconds(100), onServerRunning: { continuation.yield($0) })
         let (app, gateway) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
         let serverGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let serverTask = Task { try await serverGroup.run() }
