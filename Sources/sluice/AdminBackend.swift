@@ -84,20 +84,21 @@ struct RemoteAdmin: AdminBackend {
         do {
             response = try await http.execute(request, timeout: .seconds(30))
         } catch {
-            throw AdminCallError(message: "cannot reach \(baseURL): \(error)")
+            throw CommandError(message: "cannot reach \(baseURL): \(error)")
         }
         let bytes = try await response.body.collect(upTo: 64 << 20)
         let json = bytes.readableBytes == 0 ? nil : try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView))
         guard (200..<300).contains(response.status.code) else {
             let message = ((json as? [String: Any])?["error"] as? [String: Any])?["message"] as? String ?? "HTTP \(response.status.code)"
-            throw AdminCallError(message: message)
+            throw CommandError(message: message)
         }
         return json
     }
 }
 
-/// A failed admin API call, printed as the server's message.
-struct AdminCallError: Error, CustomStringConvertible {
+/// A command that cannot go on, printed as its message (without the usage text that
+/// ArgumentParser adds to validation errors).
+struct CommandError: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
 }

@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let path = config ?? (FileManager.default.fileExists(atPath: "sluice.yaml") ? "sluice.yaml" : nil)
         guard let path else {
-            throw ValidationError("no configuration: pass --config FILE, create ./sluice.yaml (see docs/configuration.md), or try `sluice serve --demo`")
+            throw CommandError(message: "no configuration: pass --config FILE, create ./sluice.yaml (see docs/configuration.md), or try `sluice serve --demo`")
         }
         var config = try ConfigFile.load(path: path, environment: environment)
         if let listen { config.server.listen = ListenAddress(parsing: listen)! }
@@ -71,7 +71,7 @@ struct DemoRun {
         let mockGroup = ServiceGroup(configuration: .init(services: [mock], logger: quietLogger))
         let mockTask = Task { try await mockGroup.run() }
         var ports = portStream.makeAsyncIterator()
-        guard let mockPort = await ports.next() else { throw ValidationError("the demo's mock provider did not start") }
+        guard let mockPort = await ports.next() else { throw CommandError(message: "the demo's mock provider did not start") }
 
         let cwd = FileManager.default.currentDirectoryPath
         var config = DemoConfiguration.make(mockPort: mockPort, workingDirectory: cwd)
