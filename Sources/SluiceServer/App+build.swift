@@ -38,8 +38,13 @@ public struct ServerOptions: Sendable {
 /// first, so the flusher's final flush writes every usage row.
 public func buildApplication(config: SluiceConfig, ledger: Ledger, options: ServerOptions = .init(), logger: Logger) async throws
     -> (application: some ApplicationProtocol, gateway: Gateway) {
+    if case .redis = config.storage.counters {
+        throw ConfigError(problems: [ConfigProblem(path: "storage.counters", message: "Redis counters are not available in this version; use memory")])
+    }
     let upstream = UpstreamClient()
-    let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, upstream: upstream, clock: options.clock, logger: logger)
+    let counters = MemoryCounterStore()
+    let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, counters: counters, upstream: upstream,
+                          clock: options.clock, logger: logger)
     let refresher = KeyCacheRefresher(cache: gateway.keyCache, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
     // Load every key before the first request so the cache, not the ledger, answers.
     try await refresher.refresh(sinceMs: 0)
@@ -48,7 +53,8 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     router.add(middleware: RequestEdgeMiddleware())
     HealthController(gateway: gateway).addRoutes(to: router)
     ProxyController(gateway: gateway).addRoutes(to: router)
-    AdminController(operations: AdminOperations(ledger: ledger, config: config, nowMs: options.clock.nowMs), adminKey: options.adminKey)
+    AdminController(operations: AdminOperations(ledger: ledger, config: config, nowMs: options.clock.nowMs), counters: counters,
+                    clock: options.clock, adminKey: options.adminKey)
         .addRoutes(to: router)
 
     let flusher = UsageFlusher(recorder: gateway.usage, ledger: ledger, interval: .milliseconds(config.storage.flushIntervalMs), logger: logger)
@@ -59,7 +65,8 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
         logger: logger
     )
     application.addServices(options.extraServices)
-    application.addServices(flusher, refresher, UpstreamClientService(client: upstream))
+    application.addServices(flusher, refresher, UpstreamClientService(client: upstream),
+                            CounterSweeper(store: counters, clock: options.clock, interval: .seconds(10)))
     return (application, gateway)
 }
 

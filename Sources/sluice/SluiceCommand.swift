@@ -8,6 +8,7 @@ struct SluiceCommand: AsyncParsableCommand {
         abstract: "A self-hosted, OpenAI-compatible LLM gateway with keys, limits, credits and usage.",
         subcommands: [
             ServeCommand.self, MockUpstreamCommand.self, AccountsCommand.self, CreditsCommand.self, KeysCommand.self, UsageCommand.self,
+            PolicyCommand.self, LimitsCommand.self,
         ]
     )
 }

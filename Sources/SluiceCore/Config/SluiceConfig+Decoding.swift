@@ -169,7 +169,16 @@ extension SluiceConfig {
                 return name
             }
         }
-        preset.policies = reader["policies"].strings()
+        let policyReaders = reader["policies"].list()
+        preset.policies = policyReaders.compactMap { item -> String? in
+            guard let text = item.string(required: true) else { return nil }
+            do {
+                _ = try PolicyParser.parseList(text)
+            } catch {
+                item.report(String(describing: error))
+            }
+            return text
+        }
         return preset
     }
 }

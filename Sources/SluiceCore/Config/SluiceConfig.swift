@@ -175,8 +175,13 @@ public struct PresetConfig: Sendable, Equatable {
     public var maxConcurrent: Int?
     /// Allowed models; nil allows every configured model.
     public var models: [String]?
-    /// Policies in the `Helicone-RateLimit-Policy` syntax applied to every request of the key.
-    public var policies: [String]
+    /// Policies in the `Helicone-RateLimit-Policy` syntax applied to every request of the key,
+    /// as written.
+    public var policies: [String] {
+        didSet { parsedPolicies = Self.parse(policies) }
+    }
+    /// `policies`, parsed (the configuration is only accepted when all of them parse).
+    public private(set) var parsedPolicies: [RateLimitPolicy]
 
     public init(rpm: Int? = nil, tpm: Int? = nil, dailyTokenCap: Int? = nil, maxConcurrent: Int? = nil,
                 models: [String]? = nil, policies: [String] = []) {
@@ -186,6 +191,16 @@ public struct PresetConfig: Sendable, Equatable {
         self.maxConcurrent = maxConcurrent
         self.models = models
         self.policies = policies
+        self.parsedPolicies = Self.parse(policies)
+    }
+
+    static func parse(_ policies: [String]) -> [RateLimitPolicy] {
+        policies.flatMap { (try? PolicyParser.parseList($0)) ?? [] }
+    }
+
+    /// The limits a key of this preset is under.
+    public var keyLimits: KeyLimits {
+        KeyLimits(rpm: rpm, tpm: tpm, dailyTokenCap: dailyTokenCap, maxConcurrent: maxConcurrent, policies: parsedPolicies)
     }
 
     /// Whether a key of this preset may use `model`.

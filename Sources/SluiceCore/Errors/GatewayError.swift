@@ -3,6 +3,12 @@
 /// Every layer throws its own typed errors; they are turned into a `GatewayError` once, at the
 /// HTTP edge, so the status, code and wording of SPEC §3 live in one place.
 public struct GatewayError: Error, Sendable, Equatable {
+    public static func == (lhs: GatewayError, rhs: GatewayError) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.type == rhs.type && lhs.message == rhs.message
+            && lhs.param == rhs.param && lhs.retryAfterSeconds == rhs.retryAfterSeconds
+            && lhs.headers.elementsEqual(rhs.headers) { $0.name == $1.name && $0.value == $1.value }
+    }
+
     /// HTTP status code.
     public var status: Int
     /// The OpenAI-style `error.code`; a string because provider 4xx keep the provider's own code.
@@ -15,6 +21,8 @@ public struct GatewayError: Error, Sendable, Equatable {
     public var param: String?
     /// Seconds for the `Retry-After` header, when one applies.
     public var retryAfterSeconds: Int?
+    /// Further response headers (the rate-limit headers of a 429), as name and value.
+    public var headers: [(name: String, value: String)] = []
 
     /// An error with one of Sluice's own codes; the type follows from the status.
     public init(status: Int, code: ErrorCode, message: String, param: String? = nil, retryAfterSeconds: Int? = nil) {

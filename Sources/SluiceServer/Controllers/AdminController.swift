@@ -9,6 +9,8 @@ import SluiceStore
 /// `Authorization: Bearer <admin key>`.
 struct AdminController {
     let operations: AdminOperations
+    let counters: any CounterStore
+    let clock: WallClock
     let adminKey: Secret?
 
     func addRoutes(to router: Router<SluiceRequestContext>) {
@@ -63,6 +65,11 @@ struct AdminController {
                 throw GatewayError(status: 400, code: .invalidRequest, message: "since: \(DurationText.problem(since))")
             }
             return try Self.json(.ok, await operations.usage(by: grouping, sinceSeconds: seconds))
+        }
+        admin.get("limits") { request, _ in
+            let key: String? = request.uri.queryParameters.get("key")
+            let live = try await counters.liveCounters(shard: key, nowMs: clock.nowMs())
+            return try Self.json(.ok, live.map(LimitView.json))
         }
         admin.get("requests") { request, _ in
             let limitText = request.uri.queryParameters.get("limit") ?? "100"

@@ -12,7 +12,7 @@ extension ProxyController {
     /// provider breaks off, the caller gets one SSE error event and no `[DONE]`. When the caller
     /// goes away, the upstream call is cancelled. Either way the usage so far is recorded
     /// (estimated from the streamed text when the provider sent none).
-    func relayStream(_ answer: UpstreamAnswer, body: ClientRequestBody, usage: UsageDraft) -> Response {
+    func relayStream(_ answer: UpstreamAnswer, body: ClientRequestBody, usage: UsageDraft, ticket: AdmissionTicket) -> Response {
         var headers = answer.headers
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
@@ -65,6 +65,7 @@ extension ProxyController {
             } else {
                 usage.settle(input: estimatedInput, output: estimatedTokens(forTextBytes: textBytes), price: price, estimated: true)
             }
+            await ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
             usage.row.status = Int(answer.response.status.code)
             usage.row.latencyMs = usage.elapsedMs
             gateway.usage.record(usage.row)

@@ -11,8 +11,9 @@ struct UpstreamAnswer {
     /// The Sluice model that answered.
     let model: String
     let target: UpstreamTarget
-    /// `Sluice-Served-Model`, `Sluice-Attempts` and, after a fallback, `Sluice-Fallback-From`.
-    let headers: HTTPFields
+    /// `Sluice-Served-Model`, `Sluice-Attempts`, after a fallback `Sluice-Fallback-From`, and
+    /// the rate-limit headers.
+    var headers: HTTPFields
 }
 
 extension ProxyController {

@@ -8,9 +8,10 @@ import SluiceProviders
 /// The client API: `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`.
 ///
 /// The request path, one step per function, each failing with the status of SPEC §3 in the
-/// order 401 → 413 → 400/422 → 404 → 403:
-/// `authenticate` → `readBody` → `ClientRequestBody(parsing:)` → `plan` → `forward`
-/// → `respond` (plain) or `relayStream` (SSE) → usage recorded.
+/// order 401 → 413 → 400/422 → 404 → 403 → 429:
+/// `authenticate` → `readBody` → `ClientRequestBody(parsing:)` → `readSegments` / `readPolicies`
+/// → `plan` → `admit` (all limits, one counter-store call) → `forward`
+/// → `respond` (plain) or `relayStream` (SSE) → limits settled and usage recorded.
 struct ProxyController {
     let gateway: Gateway
 
@@ -32,20 +33,34 @@ struct ProxyController {
         let caller = try await gateway.authenticate(authorization: request.headers[.authorization])
         context.trace.update { $0.keyID = caller.key.id }
         var usage = UsageDraft(requestID: context.requestID, caller: caller, endpoint: endpoint, nowMs: gateway.clock.nowMs())
+        var admitted: (ticket: AdmissionTicket, states: [LimitState], policies: [RateLimitPolicy])?
         do {
             let bytes = try await readBody(request)
             let body = try ClientRequestBody(parsing: bytes, endpoint: endpoint)
             usage.row.requestedModel = body.model
-            usage.row.userID = body.user
             usage.row.streamed = body.stream
             context.trace.update { $0.model = body.model; $0.streamed = body.stream }
+            let segments = try readSegments(request, body: body)
+            usage.row.userID = segments.userID
+            usage.row.properties = segments.properties
+            let headerPolicies = try readPolicies(request, caller: caller, segments: segments)
             let plan = try plan(for: body, caller: caller)
-            let answer = try await forward(body, plan: plan, requestID: context.requestID, usage: &usage, context: context)
+            let (ticket, states) = try await admit(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments)
+            admitted = (ticket, states, headerPolicies)
+            var answer = try await forward(body, plan: plan, requestID: context.requestID, usage: &usage, context: context)
+            RateLimitHeaders.add(states, headerPolicies: headerPolicies, to: &answer.headers)
             if body.stream {
-                return relayStream(answer, body: body, usage: usage)
+                return relayStream(answer, body: body, usage: usage, ticket: ticket)
             }
-            return try await respond(answer, usage: &usage)
-        } catch let error as GatewayError {
+            return try await respond(answer, usage: &usage, ticket: ticket)
+        } catch var error as GatewayError {
+            if let admitted {
+                // A call that failed after admission used nothing; its answer still says where the limits stand.
+                await admitted.ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
+                var fields = HTTPFields()
+                RateLimitHeaders.add(admitted.states, headerPolicies: admitted.policies, to: &fields)
+                error.headers += fields.map { ($0.name.rawName, $0.value) }
+            }
             usage.fail(error)
             gateway.usage.record(usage.row)
             throw error
@@ -83,7 +98,7 @@ struct ProxyController {
     }
 
     /// A non-streamed answer: the provider's body, untouched, with usage and cost recorded.
-    func respond(_ answer: UpstreamAnswer, usage: inout UsageDraft) async throws -> Response {
+    func respond(_ answer: UpstreamAnswer, usage: inout UsageDraft, ticket: AdmissionTicket) async throws -> Response {
         let buffer: ByteBuffer
         do {
             buffer = try await answer.response.body.collect(upTo: Self.maxAnswerBytes)
@@ -94,6 +109,7 @@ struct ProxyController {
         let tokens = TokenUsage.from(body: bytes)
         let price = gateway.config.models[answer.model]!.price
         usage.settle(input: tokens?.inputTokens ?? 0, output: tokens?.outputTokens ?? 0, price: price, estimated: tokens == nil)
+        await ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
         usage.row.status = Int(answer.response.status.code)
         usage.markFirstByte()
         usage.row.latencyMs = usage.elapsedMs

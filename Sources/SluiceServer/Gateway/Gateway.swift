@@ -12,10 +12,14 @@ public final class Gateway: Sendable {
     let keyCache: KeyCache
     let upstream: UpstreamClient
     public let usage: UsageRecorder
+    /// Rate-limit counters.
+    public let counters: any CounterStore
     let clock: WallClock
     let logger: Logger
 
-    init(config: SluiceConfig, providerSecrets: [String: Secret], ledger: Ledger, upstream: UpstreamClient, clock: WallClock, logger: Logger) {
+    init(config: SluiceConfig, providerSecrets: [String: Secret], ledger: Ledger, counters: any CounterStore, upstream: UpstreamClient,
+         clock: WallClock, logger: Logger) {
+        self.counters = counters
         self.config = config
         self.providerSecrets = providerSecrets
         self.ledger = ledger

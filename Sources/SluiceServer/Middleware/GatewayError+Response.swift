@@ -10,6 +10,9 @@ extension GatewayError {
         if let retryAfter = retryAfterSeconds {
             headers[.retryAfter] = String(max(1, retryAfter))
         }
+        for header in self.headers {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: jsonBody)))
     }
 }

@@ -1,0 +1,103 @@
+/// The limits of one key's preset, with its policies parsed.
+public struct KeyLimits: Sendable, Equatable {
+    public var rpm: Int?
+    public var tpm: Int?
+    public var dailyTokenCap: Int?
+    public var maxConcurrent: Int?
+    public var policies: [RateLimitPolicy]
+
+    public init(rpm: Int? = nil, tpm: Int? = nil, dailyTokenCap: Int? = nil, maxConcurrent: Int? = nil, policies: [RateLimitPolicy] = []) {
+        self.rpm = rpm
+        self.tpm = tpm
+        self.dailyTokenCap = dailyTokenCap
+        self.maxConcurrent = maxConcurrent
+        self.policies = policies
+    }
+}
+
+/// What admission reserves for a request before its real usage is known.
+public struct UsageEstimate: Sendable, Equatable {
+    /// Prompt tokens (UTF-8 bytes ÷ 4, rounded up) plus the output allowance.
+    public var tokens: Int64
+    /// Those tokens priced at the dearest model of the chain.
+    public var cost: NanoDollars
+
+    public init(tokens: Int64, cost: NanoDollars) {
+        self.tokens = tokens
+        self.cost = cost
+    }
+
+    /// The estimate of SPEC §4: prompt tokens plus `min(max_tokens or default, cap)` output
+    /// tokens (none for embeddings), priced at the dearest of `prices`.
+    public static func make(promptTokens: Int, maxTokens: Int?, producesOutput: Bool, limits: LimitsConfig, prices: [Price]) -> UsageEstimate {
+        let output = producesOutput ? min(maxTokens ?? limits.defaultOutputTokens, limits.maxReservedOutputTokens) : 0
+        let cost = prices.map { $0.cost(inputTokens: promptTokens, outputTokens: output) }.max() ?? .zero
+        return UsageEstimate(tokens: Int64(promptTokens + output), cost: cost)
+    }
+}
+
+/// Turns a key's preset and a request's policy header into the checks the counter store decides,
+/// in the order the headers list them: rpm, tpm, daily-tokens, concurrent, preset-N, header-N.
+public enum LimitPlanner {
+    public static func checks(keyID: String, limits: KeyLimits, headerPolicies: [RateLimitPolicy], segments: RequestSegments,
+                              estimate: UsageEstimate) throws(GatewayError) -> [LimitCheck] {
+        var checks: [LimitCheck] = []
+        if let rpm = limits.rpm {
+            checks.append(LimitCheck(counterKey: keyID + "|rpm", name: "rpm", kind: .rolling(windowSeconds: 60), mode: .whole,
+                                     quota: Int64(rpm), amount: 1, unit: .requests, summary: "\(rpm) requests per 60 s (preset rpm)"))
+        }
+        if let tpm = limits.tpm {
+            checks.append(LimitCheck(counterKey: keyID + "|tpm", name: "tpm", kind: .rolling(windowSeconds: 60), mode: .upToRemaining,
+                                     quota: Int64(tpm), amount: estimate.tokens, unit: .tokens, summary: "\(tpm) tokens per 60 s (preset tpm)"))
+        }
+        if let cap = limits.dailyTokenCap {
+            checks.append(LimitCheck(counterKey: keyID + "|daily", name: "daily-tokens", kind: .utcDay, mode: .upToRemaining,
+                                     quota: Int64(cap), amount: estimate.tokens, unit: .tokens, summary: dailyCapMessage))
+        }
+        if let maxConcurrent = limits.maxConcurrent {
+            checks.append(LimitCheck(counterKey: keyID + "|concurrent", name: "concurrent", kind: .concurrency, mode: .whole,
+                                     quota: Int64(maxConcurrent), amount: 1, unit: .concurrentRequests,
+                                     summary: "\(maxConcurrent) requests in flight (preset max_concurrent)"))
+        }
+        for (index, policy) in limits.policies.enumerated() {
+            checks.append(try check(keyID: keyID, policy: policy, name: "preset-\(index + 1)", origin: "preset policy \(index + 1)", segments: segments, estimate: estimate))
+        }
+        for (index, policy) in headerPolicies.enumerated() {
+            checks.append(try check(keyID: keyID, policy: policy, name: "header-\(index + 1)", origin: "Helicone-RateLimit-Policy \(index + 1)", segments: segments, estimate: estimate))
+        }
+        return checks
+    }
+
+    /// The exact message of a 429 from the daily token cap.
+    public static let dailyCapMessage = "Daily token cap reached"
+
+    static func check(keyID: String, policy: RateLimitPolicy, name: String, origin: String, segments: RequestSegments,
+                      estimate: UsageEstimate) throws(GatewayError) -> LimitCheck {
+        let segment = try segments.value(for: policy.segment, policy: policy)
+        let unit: LimitUnit
+        let amount: Int64
+        switch policy.unit {
+        case .request: (unit, amount) = (.requests, 1)
+        case .token: (unit, amount) = (.tokens, estimate.tokens)
+        case .cents: (unit, amount) = (.cents, estimate.cost.value)
+        }
+        let unitWords = switch policy.unit {
+        case .request: policy.quota == 1 ? "request" : "requests"
+        case .token: policy.quota == 1 ? "token" : "tokens"
+        case .cents: policy.quota == 1 ? "cent" : "cents"
+        }
+        let scope = segment.map { " for " + $0.replacingFirst(":", with: " ") } ?? ""
+        return LimitCheck(
+            counterKey: keyID + "|policy|" + policy.normalized + "|" + (segment ?? ""), name: name,
+            kind: .rolling(windowSeconds: policy.windowSeconds), mode: policy.unit == .request ? .whole : .upToRemaining,
+            quota: Int64(policy.quota) * unit.counterUnitsPerUnit, amount: amount, unit: unit,
+            summary: "\(policy.quota) \(unitWords) per \(policy.windowSeconds) s\(scope) (\(origin): \(policy.source))")
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: Character, with replacement: String) -> String {
+        guard let position = firstIndex(of: target) else { return self }
+        return String(self[..<position]) + replacement + String(self[index(after: position)...])
+    }
+}

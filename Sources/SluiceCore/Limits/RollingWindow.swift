@@ -1,0 +1,82 @@
+/// A rolling window of 60 slots. A request is admitted only if the last 60 slots (the current
+/// one included) leave quota for it, so no 60 consecutive slots ever hold more than the quota.
+///
+/// Only slots that hold something are stored, oldest first, so a counter for a user who made one
+/// request costs one entry.
+public struct RollingWindow: Sendable, Equatable {
+    public static let slotCount: Int64 = 60
+    public let slotMs: Int64
+    /// Non-empty slots (slot index, amount), oldest first.
+    public private(set) var slots: [(index: Int64, amount: Int64)] = []
+
+    public init(windowSeconds: Int) {
+        slotMs = max(1, Int64(windowSeconds) * 1000 / Self.slotCount)
+    }
+
+    public static func == (lhs: RollingWindow, rhs: RollingWindow) -> Bool {
+        lhs.slotMs == rhs.slotMs && lhs.slots.elementsEqual(rhs.slots) { $0.index == $1.index && $0.amount == $1.amount }
+    }
+
+    var windowMs: Int64 { slotMs * Self.slotCount }
+
+    func currentSlot(_ nowMs: Int64) -> Int64 { nowMs / slotMs }
+
+    /// Drops slots that have left the window at `nowMs`.
+    public mutating func expire(nowMs: Int64) {
+        let oldestLive = currentSlot(nowMs) - Self.slotCount + 1
+        if let first = slots.firstIndex(where: { $0.index >= oldestLive }) {
+            if first > 0 { slots.removeFirst(first) }
+        } else {
+            slots.removeAll()
+        }
+    }
+
+    /// Amount counted in the window (after `expire`).
+    public var used: Int64 { slots.reduce(0) { $0 + $1.amount } }
+
+    /// Adds `amount` to the current slot; returns the slot index, for settling later.
+    @discardableResult
+    public mutating func add(_ amount: Int64, nowMs: Int64) -> Int64 {
+        let slot = currentSlot(nowMs)
+        if let last = slots.indices.last, slots[last].index == slot {
+            slots[last].amount += amount
+        } else {
+            slots.append((slot, amount))
+        }
+        return slot
+    }
+
+    /// Corrects the slot a reservation went into by `delta` (real − reserved). A slot that has
+    /// left the window no longer matters and is not revived.
+    public mutating func adjust(slot: Int64, by delta: Int64) {
+        guard let position = slots.firstIndex(where: { $0.index == slot }) else { return }
+        slots[position].amount = max(0, slots[position].amount + delta)
+    }
+
+    /// Milliseconds from `nowMs` until the earliest moment the window's total is at most
+    /// `target`, as slots expire; 0 if it already is.
+    public func msUntilUsed(atMost target: Int64, nowMs: Int64) -> Int64 {
+        var remaining = used
+        if remaining <= target { return 0 }
+        for slot in slots {
+            remaining -= slot.amount
+            if remaining <= target {
+                // Slot i leaves the window when slot i + 60 begins.
+                return max(0, (slot.index + Self.slotCount) * slotMs - nowMs)
+            }
+        }
+        return max(0, (currentSlot(nowMs) + Self.slotCount) * slotMs - nowMs)
+    }
+
+    /// Milliseconds until the oldest counted slot leaves the window; nil when nothing is counted.
+    public func msUntilOldestExpires(nowMs: Int64) -> Int64? {
+        guard let oldest = slots.first(where: { $0.amount > 0 }) else { return nil }
+        return max(0, (oldest.index + Self.slotCount) * slotMs - nowMs)
+    }
+
+    /// Whether nothing is counted any more at `nowMs`, so the counter can be dropped.
+    public func isIdle(nowMs: Int64) -> Bool {
+        guard let newest = slots.last else { return true }
+        return newest.index + Self.slotCount <= currentSlot(nowMs)
+    }
+}

@@ -1,0 +1,79 @@
+import HTTPTypes
+import Hummingbird
+import SluiceCore
+import SluiceStore
+
+extension ProxyController {
+    /// The user id (`Helicone-User-Id`, else the body's `user`) and `Helicone-Property-*`
+    /// values, checked whether or not a policy uses them: they go into usage rows and logs.
+    func readSegments(_ request: Request, body: ClientRequestBody) throws(GatewayError) -> RequestSegments {
+        var userID: String?
+        if let header = request.headers[.heliconeUserID] {
+            try RequestSegments.validate(header, source: "The Helicone-User-Id header")
+            userID = header
+        } else if let user = body.user {
+            try RequestSegments.validate(user, source: "The body's \"user\" field")
+            userID = user
+        }
+        var properties: [String: String] = [:]
+        for field in request.headers where field.name.canonicalName.hasPrefix(Self.propertyPrefix) {
+            let name = String(field.name.canonicalName.dropFirst(Self.propertyPrefix.count))
+            guard !name.isEmpty else { continue }
+            try RequestSegments.validate(field.value, source: "The \(field.name.rawName) header")
+            properties[name] = field.value
+        }
+        return RequestSegments(userID: userID, properties: properties)
+    }
+
+    static let propertyPrefix = "helicone-property-"
+
+    /// The caller's `Helicone-RateLimit-Policy` (400 when malformed), after checking that every
+    /// policy that applies has its segment value (400 `missing_user_id` / `missing_property`).
+    func readPolicies(_ request: Request, caller: Gateway.Caller, segments: RequestSegments) throws(GatewayError) -> [RateLimitPolicy] {
+        var policies: [RateLimitPolicy] = []
+        let values = request.headers[values: .heliconePolicy]
+        if !values.isEmpty {
+            do {
+                policies = try PolicyParser.parseList(values.joined(separator: ","))
+            } catch {
+                throw GatewayError(status: 400, code: .invalidRateLimitPolicy,
+                                   message: "Invalid Helicone-RateLimit-Policy: \(error.message)", param: "Helicone-RateLimit-Policy")
+            }
+        }
+        for policy in caller.preset.parsedPolicies + policies {
+            _ = try segments.value(for: policy.segment, policy: policy)
+        }
+        return policies
+    }
+
+    /// Decides every limit of the request in one counter-store call: 429 with Retry-After and
+    /// the rate-limit headers when any refuses (nothing is counted then), else a ticket that
+    /// settles the reservations when the request ends.
+    func admit(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
+               segments: RequestSegments) async throws(GatewayError) -> (AdmissionTicket, [LimitState]) {
+        let estimate = UsageEstimate.make(promptTokens: body.estimatedPromptTokens, maxTokens: body.maxTokens,
+                                          producesOutput: body.endpoint != .embeddings, limits: gateway.config.limits,
+                                          prices: plan.compactMap { gateway.config.models[$0]?.price })
+        let checks = try LimitPlanner.checks(keyID: caller.key.id, limits: caller.preset.keyLimits, headerPolicies: headerPolicies,
+                                             segments: segments, estimate: estimate)
+        let decision: LimitDecision
+        do {
+            decision = try await gateway.counters.decide(checks, shard: caller.key.id, nowMs: gateway.clock.nowMs())
+        } catch {
+            gateway.logger.error("counter store failed", metadata: ["sluice.error": "\(error)"])
+            throw GatewayError(status: 503, code: .counterStoreUnavailable, message: "The rate-limit counter store is unavailable; try again shortly", retryAfterSeconds: 1)
+        }
+        switch decision {
+        case .admitted(let reservations, let states):
+            let ticket = AdmissionTicket(reservations: reservations, shard: caller.key.id, store: gateway.counters, clock: gateway.clock, logger: gateway.logger)
+            return (ticket, states)
+        case .refused(let limit, let retryAfter, let states):
+            var fields = HTTPFields()
+            RateLimitHeaders.add(states, headerPolicies: headerPolicies, to: &fields)
+            let message = limit.summary == LimitPlanner.dailyCapMessage ? limit.summary : "Rate limit exceeded: \(limit.summary)"
+            var error = GatewayError(status: 429, code: .rateLimitExceeded, message: message, retryAfterSeconds: retryAfter)
+            error.headers = fields.map { ($0.name.rawName, $0.value) }
+            throw error
+        }
+    }
+}
