@@ -45,7 +45,7 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     let counters = MemoryCounterStore()
     let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, counters: counters, upstream: upstream,
                           clock: options.clock, logger: logger)
-    let refresher = KeyCacheRefresher(cache: gateway.keyCache, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
+    let refresher = KeyCacheRefresher(gateway: gateway, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
     // Load every key before the first request so the cache, not the ledger, answers.
     try await refresher.refresh(sinceMs: 0)
 
@@ -57,7 +57,7 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
                     clock: options.clock, adminKey: options.adminKey)
         .addRoutes(to: router)
 
-    let flusher = UsageFlusher(recorder: gateway.usage, ledger: ledger, interval: .milliseconds(config.storage.flushIntervalMs), logger: logger)
+    let flusher = UsageFlusher(recorder: gateway.usage, ledger: ledger, credits: gateway.credits, interval: .milliseconds(config.storage.flushIntervalMs), logger: logger)
     var application = Application(
         router: router,
         configuration: .init(address: .hostname(config.server.listen.host, port: config.server.listen.port), serverName: "sluice"),

@@ -15,6 +15,7 @@ protocol AdminBackend: Sendable {
     func keys(account: String?) async throws -> [[String: Any]]
     func revokeKey(id: String) async throws
     func usage(by grouping: UsageGrouping, since: String) async throws -> [[String: Any]]
+    func timeline(since: String) async throws -> [[String: Any]]
 }
 
 /// Admin commands against the ledger named by the configuration.
@@ -36,6 +37,9 @@ struct LocalAdmin: AdminBackend {
     func revokeKey(id: String) async throws { _ = try await operations.revokeKey(id: id) }
     func usage(by grouping: UsageGrouping, since: String) async throws -> [[String: Any]] {
         try await operations.usage(by: grouping, sinceSeconds: DurationText.seconds(since) ?? 86_400)
+    }
+    func timeline(since: String) async throws -> [[String: Any]] {
+        try await operations.usageTimeline(sinceSeconds: DurationText.seconds(since) ?? 3600)
     }
 }
 
@@ -66,6 +70,9 @@ struct RemoteAdmin: AdminBackend {
     func revokeKey(id: String) async throws { _ = try await call(.DELETE, "/admin/keys/\(escape(id))") }
     func usage(by grouping: UsageGrouping, since: String) async throws -> [[String: Any]] {
         try await call(.GET, "/admin/usage?by=\(escape(grouping.description))&since=\(escape(since))") as? [[String: Any]] ?? []
+    }
+    func timeline(since: String) async throws -> [[String: Any]] {
+        try await call(.GET, "/admin/usage/timeline?since=\(escape(since))") as? [[String: Any]] ?? []
     }
 
     private func escape(_ text: String) -> String {

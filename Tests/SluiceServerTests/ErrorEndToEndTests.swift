@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceStore
 import Testing
 
 @Suite("Errors end to end: every status of SPEC §3 that exists, in the OpenAI shape")
@@ -21,13 +22,24 @@ struct ErrorEndToEndTests {
         }
     }
 
-    @Test("an expired key is refused")
+    @Test("an expired key is refused; one that expires later works")
     func expiredKey() async throws {
         try await withGateway { gateway in
-            let (key, _) = try await gateway.makeKey(expiresIn: 1)
-            #expect(try await gateway.send("/v1/chat/completions", key: key, body: chatBody()).status == 200)
-            try await Task.sleep(for: .milliseconds(1100))
-            #expect(try await gateway.send("/v1/chat/completions", key: key, body: chatBody()).status == 401)
+            _ = try await gateway.makeKey()
+            let now = Ledger.nowMs()
+            func insert(_ key: String, expiresAtMs: Int64) async throws {
+                try await gateway.ledger.insertKey(KeyRecord(
+                    id: "key_" + String(key.suffix(8)), digest: KeyDigest(of: key), displayPrefix: APIKeyFormat.displayPrefix(of: key),
+                    account: "acme", environment: .dev, preset: "demo", name: nil, createdAtMs: now - 10_000,
+                    expiresAtMs: expiresAtMs, revokedAtMs: nil, updatedAtMs: now))
+            }
+            let expired = "sk-sluice-dev-" + String(repeating: "E", count: 24) + "expired1"
+            let valid = "sk-sluice-dev-" + String(repeating: "V", count: 24) + "validkey"
+            try await insert(expired, expiresAtMs: now - 1)
+            try await insert(valid, expiresAtMs: now + 3_600_000)
+            #expect(try await gateway.send("/v1/chat/completions", key: valid, body: chatBody()).status == 200)
+            let refused = try await gateway.send("/v1/chat/completions", key: expired, body: chatBody())
+            #expect(refused.status == 401 && refused.errorCode == "invalid_api_key")
         }
     }
 

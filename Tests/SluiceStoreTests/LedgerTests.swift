@@ -106,6 +106,27 @@ struct LedgerTests {
         }
     }
 
+    @Test("writing usage rows debits their accounts once, even when a batch is written again")
+    func debits() async throws {
+        try await withLedger { ledger, _ in
+            try await ledger.createAccount(name: "acme", balance: NanoDollars(1_000_000), atMs: 1)
+            try await ledger.createAccount(name: "rich", balance: nil, atMs: 1)
+            func row(_ id: String, _ account: String, cost: Int64) -> UsageRow {
+                UsageRow(requestID: id, keyID: "k", account: account, environment: "dev", endpoint: "/v1/chat/completions",
+                         status: 200, cost: NanoDollars(cost), createdAtMs: 10)
+            }
+            let batch = [row("a", "acme", cost: 1_500), row("b", "acme", cost: 2_500), row("c", "rich", cost: 7)]
+            let debits = try await ledger.insertUsage(batch)
+            #expect(debits.first { $0.account == "acme" } == AccountDebit(account: "acme", amount: NanoDollars(4_000), balanceAfter: NanoDollars(996_000), version: 1))
+            #expect(debits.first { $0.account == "rich" }?.balanceAfter == nil)
+            // The same rows again (a retry after an unclear failure) change nothing.
+            let again = try await ledger.insertUsage(batch + [row("d", "acme", cost: 1)])
+            #expect(again == [AccountDebit(account: "acme", amount: NanoDollars(1), balanceAfter: NanoDollars(995_999), version: 2)])
+            let topped = try await ledger.addCredits(account: "acme", amount: NanoDollars(1), atMs: 20)
+            #expect(topped.balance == NanoDollars(996_000) && topped.balanceVersion == 3)
+        }
+    }
+
     @Test("a batch larger than one statement is written whole")
     func largeBatch() async throws {
         try await withLedger { ledger, _ in

@@ -15,13 +15,15 @@ public enum LimitCounter: Sendable, Equatable {
         }
     }
 
-    /// Forgets what no longer counts at `nowMs`: expired slots, a past day.
+    /// Forgets what no longer counts at `nowMs`: expired slots, a past day. A day counter never
+    /// moves back: a decision whose clock read just before midnight, decided after the new day
+    /// began, counts in the new day rather than wiping it.
     public mutating func refresh(nowMs: Int64) {
         switch self {
         case .rolling(var window):
             window.expire(nowMs: nowMs)
             self = .rolling(window)
-        case .day(let index, _) where index != nowMs / Self.dayMs:
+        case .day(let index, _) where index < nowMs / Self.dayMs:
             self = .day(index: nowMs / Self.dayMs, used: 0)
         case .day, .concurrency:
             break
@@ -113,7 +115,7 @@ public enum LimitCounter: Sendable, Equatable {
     public func isIdle(nowMs: Int64) -> Bool {
         switch self {
         case .rolling(let window): window.isIdle(nowMs: nowMs)
-        case .day(let index, let used): used == 0 || index != nowMs / Self.dayMs
+        case .day(let index, let used): used == 0 || index < nowMs / Self.dayMs
         case .concurrency(let inFlight): inFlight == 0
         }
     }

@@ -87,10 +87,13 @@ public enum LimitPlanner {
         case .cents: policy.quota == 1 ? "cent" : "cents"
         }
         let scope = segment.map { " for " + $0.replacingFirst(":", with: " ") } ?? ""
+        // A cent quota above Int64.max nano-dollars (about 9.2 × 10^11 cents; the syntax allows 10^12)
+        // saturates rather than trapping on a caller's header.
+        let (quota, overflow) = Int64(policy.quota).multipliedReportingOverflow(by: unit.counterUnitsPerUnit)
         return LimitCheck(
             counterKey: keyID + "|policy|" + policy.normalized + "|" + (segment ?? ""), name: name,
             kind: .rolling(windowSeconds: policy.windowSeconds), mode: policy.unit == .request ? .whole : .upToRemaining,
-            quota: Int64(policy.quota) * unit.counterUnitsPerUnit, amount: amount, unit: unit,
+            quota: overflow ? .max : quota, amount: amount, unit: unit,
             summary: "\(policy.quota) \(unitWords) per \(policy.windowSeconds) s\(scope) (\(origin): \(policy.source))")
     }
 }

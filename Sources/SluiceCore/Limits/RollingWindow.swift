@@ -35,13 +35,19 @@ public struct RollingWindow: Sendable, Equatable {
     public var used: Int64 { slots.reduce(0) { $0 + $1.amount } }
 
     /// Adds `amount` to the current slot; returns the slot index, for settling later.
+    ///
+    /// Callers read the clock before taking the store's lock, so `nowMs` may fall a slot behind
+    /// one already counted (or the clock may step back); the slot goes in its place, keeping the
+    /// oldest-first order that expiry, waits and idleness rely on.
     @discardableResult
     public mutating func add(_ amount: Int64, nowMs: Int64) -> Int64 {
         let slot = currentSlot(nowMs)
-        if let last = slots.indices.last, slots[last].index == slot {
-            slots[last].amount += amount
+        var position = slots.endIndex
+        while position > slots.startIndex, slots[position - 1].index > slot { position -= 1 }
+        if position > slots.startIndex, slots[position - 1].index == slot {
+            slots[position - 1].amount += amount
         } else {
-            slots.append((slot, amount))
+            slots.insert((slot, amount), at: position)
         }
         return slot
     }

@@ -33,7 +33,7 @@ public struct NanoDollars: Sendable, Hashable, Comparable, Codable, CustomString
         let rounded = (magnitude + unit / 2) / unit
         let scale = Self.pow10(decimals)
         let whole = rounded / scale
-        var text = "$" + (value < 0 && rounded != 0 ? "-" : "") + String(whole)
+        var text = (value < 0 && rounded != 0 ? "-$" : "$") + String(whole)
         if decimals > 0 {
             let fraction = String(rounded % scale)
             text += "." + String(repeating: "0", count: decimals - fraction.count) + fraction

@@ -52,6 +52,15 @@ public struct AdminOperations: Sendable {
         return try await run { try await ledger.usageReport(by: grouping, sinceMs: since) }.map(UsageView.json)
     }
 
+    /// Per-minute request volume: `[{"minute_ms", "requests", "errors", "rate_limited", "tokens", "cost_usd"}]`.
+    public func usageTimeline(sinceSeconds: Int) async throws(GatewayError) -> [[String: Any]] {
+        let since = nowMs() - Int64(sinceSeconds) * 1000
+        return try await run { try await ledger.usageTimeline(sinceMs: since) }.map { point in
+            ["minute_ms": point.startMs, "requests": point.requests, "errors": point.errors, "rate_limited": point.rateLimited,
+             "tokens": point.tokens, "cost_usd": point.cost.dollars]
+        }
+    }
+
     public func recentRequests(limit: Int) async throws(GatewayError) -> [[String: Any]] {
         try await run { try await ledger.recentUsage(limit: limit) }.map(UsageView.json)
     }

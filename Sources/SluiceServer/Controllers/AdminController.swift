@@ -66,6 +66,13 @@ struct AdminController {
             }
             return try Self.json(.ok, await operations.usage(by: grouping, sinceSeconds: seconds))
         }
+        admin.get("usage/timeline") { request, _ in
+            let since = request.uri.queryParameters.get("since") ?? "1h"
+            guard let seconds = DurationText.seconds(since) else {
+                throw GatewayError(status: 400, code: .invalidRequest, message: "since: \(DurationText.problem(since))")
+            }
+            return try Self.json(.ok, await operations.usageTimeline(sinceSeconds: seconds))
+        }
         admin.get("limits") { request, _ in
             let key: String? = request.uri.queryParameters.get("key")
             let live = try await counters.liveCounters(shard: key, nowMs: clock.nowMs())

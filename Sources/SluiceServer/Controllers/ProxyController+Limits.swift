@@ -46,9 +46,10 @@ extension ProxyController {
         return policies
     }
 
-    /// Decides every limit of the request in one counter-store call: 429 with Retry-After and
-    /// the rate-limit headers when any refuses (nothing is counted then), else a ticket that
-    /// settles the reservations when the request ends.
+    /// Reserves the estimated cost against the account's balance (402 when it cannot cover it),
+    /// then decides every limit of the request in one counter-store call: 429 with Retry-After
+    /// and the rate-limit headers when any refuses (nothing is counted or reserved then), else a
+    /// ticket that settles the reservations when the request ends.
     func admit(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
                segments: RequestSegments) async throws(GatewayError) -> (AdmissionTicket, [LimitState]) {
         let estimate = UsageEstimate.make(promptTokens: body.estimatedPromptTokens, maxTokens: body.maxTokens,
@@ -56,18 +57,29 @@ extension ProxyController {
                                           prices: plan.compactMap { gateway.config.models[$0]?.price })
         let checks = try LimitPlanner.checks(keyID: caller.key.id, limits: caller.preset.keyLimits, headerPolicies: headerPolicies,
                                              segments: segments, estimate: estimate)
+        let account = caller.key.account
+        var credit: CreditHold?
+        switch gateway.credits.reserve(account: account, cost: estimate.cost) {
+        case .reserved(let cost): credit = CreditHold(account: account, reserved: cost)
+        case .unlimited: break
+        case .insufficient(let available):
+            throw GatewayError(status: 402, code: .insufficientCredits,
+                               message: "Insufficient credits: account \"\(account)\" has \(available) left; top up to continue")
+        }
         let decision: LimitDecision
         do {
             decision = try await gateway.counters.decide(checks, shard: caller.key.id, nowMs: gateway.clock.nowMs())
         } catch {
+            credit.map { gateway.credits.settle(account: $0.account, reserved: $0.reserved, actual: .zero) }
             gateway.logger.error("counter store failed", metadata: ["sluice.error": "\(error)"])
             throw GatewayError(status: 503, code: .counterStoreUnavailable, message: "The rate-limit counter store is unavailable; try again shortly", retryAfterSeconds: 1)
         }
         switch decision {
         case .admitted(let reservations, let states):
-            let ticket = AdmissionTicket(reservations: reservations, shard: caller.key.id, store: gateway.counters, clock: gateway.clock, logger: gateway.logger)
+            let ticket = AdmissionTicket(reservations: reservations, credit: credit, gateway: gateway, shard: caller.key.id)
             return (ticket, states)
         case .refused(let limit, let retryAfter, let states):
+            credit.map { gateway.credits.settle(account: $0.account, reserved: $0.reserved, actual: .zero) }
             var fields = HTTPFields()
             RateLimitHeaders.add(states, headerPolicies: headerPolicies, to: &fields)
             let message = limit.summary == LimitPlanner.dailyCapMessage ? limit.summary : "Rate limit exceeded: \(limit.summary)"

@@ -14,6 +14,8 @@ public final class Gateway: Sendable {
     public let usage: UsageRecorder
     /// Rate-limit counters.
     public let counters: any CounterStore
+    /// Balances, reservations and unwritten debits.
+    public let credits = CreditGate()
     let clock: WallClock
     let logger: Logger
 
@@ -63,7 +65,7 @@ public final class Gateway: Sendable {
                     keyCache.rememberMissing(digest)
                     throw GatewayError.invalidAPIKey()
                 }
-                if let account = try await ledger.account(named: stored.account) { keyCache.store(accounts: [account]) }
+                if let account = try await ledger.account(named: stored.account) { accountsChanged([account]) }
                 keyCache.store(keys: [stored])
                 record = stored
             } catch let error as GatewayError {
@@ -78,6 +80,12 @@ public final class Gateway: Sendable {
             throw .invalidAPIKey("This key's preset \"\(record.preset)\" is not configured on this gateway; ask the operator")
         }
         return Caller(key: record, preset: preset)
+    }
+
+    /// Accounts read from the ledger: names for the key cache, balances for the credit book.
+    func accountsChanged(_ accounts: [AccountRecord]) {
+        keyCache.store(accounts: accounts)
+        credits.apply(accounts)
     }
 
     /// The upstream target for one deployment of a model.

@@ -3,33 +3,40 @@ import SluiceCore
 import SluiceStore
 import Synchronization
 
-/// An admitted request's hold on its limits: the reservations to correct and the concurrency
-/// lease to release, exactly once, whichever way the request ends. If a path forgets, `deinit`
-/// settles at the reserved amounts, so a lease is never leaked.
+/// Credit reserved for a request in flight.
+struct CreditHold: Sendable {
+    let account: String
+    let reserved: NanoDollars
+}
+
+/// An admitted request's hold on its limits and credits: the reservations to correct, the
+/// concurrency lease to release and the credit to turn into a debit, exactly once, whichever way
+/// the request ends. If a path forgets, `deinit` settles at the reserved amounts, so a lease is
+/// never leaked.
 final class AdmissionTicket: Sendable {
     let reservations: [Reservation]
+    let credit: CreditHold?
+    let gateway: Gateway
     let shard: String
-    let store: any CounterStore
-    let clock: WallClock
-    let logger: Logger
     private let settled = Mutex(false)
 
-    init(reservations: [Reservation], shard: String, store: any CounterStore, clock: WallClock, logger: Logger) {
+    init(reservations: [Reservation], credit: CreditHold?, gateway: Gateway, shard: String) {
         self.reservations = reservations
+        self.credit = credit
+        self.gateway = gateway
         self.shard = shard
-        self.store = store
-        self.clock = clock
-        self.logger = logger
     }
 
-    /// Settles to the real usage: `tokens` for token limits, `cost` for cent limits.
+    /// Settles to the real usage: `tokens` for token limits, `cost` for cent limits and credits.
     func settle(tokens: Int, cost: NanoDollars) async {
         guard claim() else { return }
+        if let credit { gateway.credits.settle(account: credit.account, reserved: credit.reserved, actual: cost) }
         let entries = reservations.map { SettlementEntry(reservation: $0, actual: Self.actual($0, tokens: Int64(tokens), cost: cost)) }
+        guard !entries.isEmpty else { return }
         do {
-            try await store.settle(entries, shard: shard, nowMs: clock.nowMs())
+            try await gateway.counters.settle(entries, shard: shard, nowMs: gateway.clock.nowMs())
         } catch {
-            logger.error("settling limits failed", metadata: ["sluice.key_id": "\(shard)", "sluice.error": "\(error)"])
+            gateway.logger.error("settling limits failed", metadata: ["sluice.key_id": "\(shard)", "sluice.error": "\(error)"])
         }
     }
 
@@ -50,8 +57,11 @@ final class AdmissionTicket: Sendable {
 
     deinit {
         guard claim() else { return }
+        // Nothing reported the real usage: keep the limits' reservations as counted, and release
+        // the credit without a debit (no usage row will carry one to the ledger).
+        if let credit { gateway.credits.settle(account: credit.account, reserved: credit.reserved, actual: .zero) }
         let entries = reservations.map { SettlementEntry(reservation: $0, actual: $0.amount) }
-        let (store, shard, now) = (store, shard, clock.nowMs())
+        let (store, shard, now) = (gateway.counters, shard, gateway.clock.nowMs())
         Task { try? await store.settle(entries, shard: shard, nowMs: now) }
     }
 }

@@ -5,7 +5,7 @@ import SluiceStore
 /// Polls the ledger for keys and accounts changed by other processes (the CLI, other instances)
 /// so revocations, expiries and top-ups reach this server's cache within a poll interval.
 struct KeyCacheRefresher: Service {
-    let cache: KeyCache
+    let gateway: Gateway
     let ledger: Ledger
     let clock: WallClock
     let interval: Duration
@@ -30,7 +30,7 @@ struct KeyCacheRefresher: Service {
 
     /// Loads keys and accounts changed at or after `sinceMs` (0 = everything) into the cache.
     func refresh(sinceMs: Int64) async throws {
-        cache.store(accounts: try await ledger.accountsChanged(sinceMs: sinceMs))
-        cache.store(keys: try await ledger.keysChanged(sinceMs: sinceMs))
+        gateway.accountsChanged(try await ledger.accountsChanged(sinceMs: sinceMs))
+        gateway.keyCache.store(keys: try await ledger.keysChanged(sinceMs: sinceMs))
     }
 }

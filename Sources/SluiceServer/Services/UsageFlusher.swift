@@ -9,6 +9,7 @@ import SluiceStore
 struct UsageFlusher: Service {
     let recorder: UsageRecorder
     let ledger: Ledger
+    let credits: CreditGate
     let interval: Duration
     let logger: Logger
 
@@ -33,7 +34,7 @@ struct UsageFlusher: Service {
         let rows = recorder.takeAll()
         guard !rows.isEmpty else { return true }
         do {
-            try await ledger.insertUsage(rows)
+            credits.written(try await ledger.insertUsage(rows))
             return true
         } catch {
             recorder.putBack(rows)

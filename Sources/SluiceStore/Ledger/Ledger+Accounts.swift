@@ -48,7 +48,8 @@ extension Ledger {
                 throw LedgerError.notFound("account \"\(name)\" does not exist")
             }
             try await database.raw("""
-                UPDATE accounts SET balance_nanos = balance_nanos + \(bind: amount.value), updated_at = \(bind: now)
+                UPDATE accounts SET balance_nanos = balance_nanos + \(bind: amount.value), updated_at = \(bind: now),
+                    balance_version = balance_version + 1
                 WHERE name = \(bind: name)
                 """).run()
             guard let row = try await database.raw("SELECT * FROM accounts WHERE name = \(bind: name)").first() else {
@@ -63,7 +64,8 @@ extension Ledger {
             name: try row.decode(column: "name", as: String.self),
             balance: try row.decode(column: "balance_nanos", as: Int64?.self).map(NanoDollars.init),
             createdAtMs: try row.decode(column: "created_at", as: Int64.self),
-            updatedAtMs: try row.decode(column: "updated_at", as: Int64.self)
+            updatedAtMs: try row.decode(column: "updated_at", as: Int64.self),
+            balanceVersion: try row.decode(column: "balance_version", as: Int64.self)
         )
     }
 

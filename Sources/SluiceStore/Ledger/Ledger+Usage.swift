@@ -10,11 +10,15 @@ extension Ledger {
     /// Rows per INSERT, well under SQLite's limit of bound parameters per statement.
     static let usageRowsPerStatement = 400
 
-    /// Writes usage rows in one transaction. A row whose request id is already stored is skipped,
-    /// so a batch retried after a failure never counts twice.
-    public func insertUsage(_ rows: [UsageRow]) async throws {
-        guard !rows.isEmpty else { return }
-        try await inTransaction { database in
+    /// Writes usage rows and debits their cost from their accounts, in one transaction, and
+    /// returns each debited account's balance afterwards. A failed batch changes nothing, so it
+    /// can be retried whole.
+    @discardableResult
+    public func insertUsage(_ rows: [UsageRow]) async throws -> [AccountDebit] {
+        guard !rows.isEmpty else { return [] }
+        return try await inTransaction { database in
+            // Only rows new to the ledger are debited, so a retried batch never charges twice.
+            var inserted = Set<String>()
             for chunk in stride(from: 0, to: rows.count, by: Self.usageRowsPerStatement).map({ rows[$0..<min($0 + Self.usageRowsPerStatement, rows.count)] }) {
                 var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
                 for row in chunk {
@@ -24,7 +28,9 @@ extension Ledger {
                         row.timeToFirstByteMs, row.attempts, row.streamed ? 1 : 0, row.estimated ? 1 : 0, row.createdAtMs,
                     ] as [any Encodable & Sendable])
                 }
-                try await insert.ignoringConflicts(with: ["request_id"]).run()
+                for row in try await insert.ignoringConflicts(with: ["request_id"]).returning("request_id").all() {
+                    inserted.insert(try row.decode(column: "request_id", as: String.self))
+                }
                 let properties = chunk.flatMap { row in row.properties.sorted { $0.key < $1.key }.map { (row.requestID, $0.key, $0.value) } }
                 guard !properties.isEmpty else { continue }
                 var propertyInsert = database.insert(into: "usage_properties").columns("request_id", "name", "value")
@@ -33,6 +39,19 @@ extension Ledger {
                 }
                 try await propertyInsert.ignoringConflicts(with: ["request_id", "name"]).run()
             }
+            var costs: [String: Int64] = [:]
+            for row in rows where row.cost.value != 0 && inserted.contains(row.requestID) { costs[row.account, default: 0] += row.cost.value }
+            var debits: [AccountDebit] = []
+            for (account, cost) in costs.sorted(by: { $0.key < $1.key }) {
+                try await database.raw("""
+                    UPDATE accounts SET balance_nanos = balance_nanos - \(bind: cost), balance_version = balance_version + 1
+                    WHERE name = \(bind: account)
+                    """).run()
+                guard let row = try await database.raw("SELECT * FROM accounts WHERE name = \(bind: account)").first() else { continue }
+                let after = try Self.account(from: row)
+                debits.append(AccountDebit(account: account, amount: NanoDollars(cost), balanceAfter: after.balance, version: after.balanceVersion))
+            }
+            return debits
         }
     }
 
@@ -122,4 +141,42 @@ extension Ledger {
             createdAtMs: try row.decode(column: "created_at", as: Int64.self)
         )
     }
+}
+
+extension Ledger {
+    /// Requests, errors, 429s, tokens and cost per minute since `sinceMs`, oldest first; minutes
+    /// without requests are left out.
+    public func usageTimeline(sinceMs: Int64, bucketMs: Int64 = 60_000) async throws -> [UsageTimelinePoint] {
+        try await withConnection { database in
+            try await database.raw("""
+                SELECT (created_at / \(bind: bucketMs)) * \(bind: bucketMs) AS bucket,
+                       COUNT(*) AS requests,
+                       CAST(COALESCE(SUM(CASE WHEN status = 429 THEN 0 WHEN status >= 400 OR error_code IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT) AS errors,
+                       CAST(COALESCE(SUM(CASE WHEN status = 429 THEN 1 ELSE 0 END), 0) AS BIGINT) AS rate_limited,
+                       CAST(COALESCE(SUM(input_tokens + output_tokens), 0) AS BIGINT) AS tokens,
+                       CAST(COALESCE(SUM(cost_nanos), 0) AS BIGINT) AS cost_nanos
+                FROM usage_rows WHERE created_at >= \(bind: sinceMs)
+                GROUP BY bucket
+                ORDER BY bucket
+                """).all().map { row in
+                UsageTimelinePoint(
+                    startMs: try row.decode(column: "bucket", as: Int64.self),
+                    requests: try row.decode(column: "requests", as: Int.self),
+                    errors: try row.decode(column: "errors", as: Int.self),
+                    rateLimited: try row.decode(column: "rate_limited", as: Int.self),
+                    tokens: try row.decode(column: "tokens", as: Int.self),
+                    cost: NanoDollars(try row.decode(column: "cost_nanos", as: Int64.self)))
+            }
+        }
+    }
+}
+
+/// One minute of the usage timeline.
+public struct UsageTimelinePoint: Sendable, Equatable {
+    public var startMs: Int64
+    public var requests: Int
+    public var errors: Int
+    public var rateLimited: Int
+    public var tokens: Int
+    public var cost: NanoDollars
 }

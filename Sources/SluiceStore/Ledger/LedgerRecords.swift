@@ -7,12 +7,15 @@ public struct AccountRecord: Sendable, Equatable {
     public var balance: NanoDollars?
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
+    /// Bumped by every change of the balance.
+    public var balanceVersion: Int64
 
-    public init(name: String, balance: NanoDollars?, createdAtMs: Int64, updatedAtMs: Int64) {
+    public init(name: String, balance: NanoDollars?, createdAtMs: Int64, updatedAtMs: Int64, balanceVersion: Int64 = 0) {
         self.name = name
         self.balance = balance
         self.createdAtMs = createdAtMs
         self.updatedAtMs = updatedAtMs
+        self.balanceVersion = balanceVersion
     }
 }
 
@@ -63,5 +66,21 @@ public enum LedgerError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let message), .conflict(let message), .invalid(let message), .unavailable(let message): message
         }
+    }
+}
+
+/// What writing a batch of usage rows took from one account.
+public struct AccountDebit: Sendable, Equatable {
+    public var account: String
+    public var amount: NanoDollars
+    /// The balance after the debit; nil for unlimited accounts.
+    public var balanceAfter: NanoDollars?
+    public var version: Int64
+
+    public init(account: String, amount: NanoDollars, balanceAfter: NanoDollars?, version: Int64) {
+        self.account = account
+        self.amount = amount
+        self.balanceAfter = balanceAfter
+        self.version = version
     }
 }

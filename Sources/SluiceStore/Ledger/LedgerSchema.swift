@@ -65,6 +65,9 @@ enum LedgerSchema {
             )
             """,
         ]),
+        // Every change of a balance (top-up or debit) bumps its version, so an instance can
+        // tell a fresh read from a stale one.
+        (2, ["ALTER TABLE accounts ADD COLUMN balance_version BIGINT NOT NULL DEFAULT 0"]),
     ]
 
     /// Applies every migration not yet recorded in `sluice_migrations`, each in a transaction.

@@ -45,6 +45,8 @@ final class TestGateway: Sendable {
         config.server.listen = ListenAddress(host: "127.0.0.1", port: 0)
         config.storage.flushIntervalMs = 50
         config.retry.attemptTimeoutSeconds = 5
+        // A preset with no limits, for tests about something else.
+        config.presets["open"] = PresetConfig()
         configure(&config)
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
 
