@@ -38,9 +38,15 @@ public struct ServerOptions: Sendable {
 /// first, so the flusher's final flush writes every usage row.
 public func buildApplication(config: SluiceConfig, ledger: Ledger, options: ServerOptions = .init(), logger: Logger) async throws
     -> (application: some ApplicationProtocol, gateway: Gateway) {
+    // Parts of the configuration this version cannot serve yet are refused, not half-served.
+    var unsupported: [ConfigProblem] = []
     if case .redis = config.storage.counters {
-        throw ConfigError(problems: [ConfigProblem(path: "storage.counters", message: "Redis counters are not available in this version; use memory")])
+        unsupported.append(ConfigProblem(path: "storage.counters", message: "Redis counters are not available in this version; use memory"))
     }
+    for (name, provider) in config.providers.sorted(by: { $0.key < $1.key }) where provider.kind == .anthropic {
+        unsupported.append(ConfigProblem(path: "providers.\(name).kind", message: "anthropic providers are not available in this version; use an OpenAI-compatible endpoint"))
+    }
+    guard unsupported.isEmpty else { throw ConfigError(problems: unsupported) }
     let upstream = UpstreamClient()
     let counters = MemoryCounterStore()
     let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, counters: counters, upstream: upstream,
