@@ -119,11 +119,7 @@ struct CreditsEndToEndTests {
             _ = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(stream: true))
             _ = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: "x mock.status=500"))
             _ = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: "x mock.break_after=2", stream: true))
-            var request = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.body = .bytes(ByteBuffer(string: chatBody(content: "x mock.chunk_ms=50 mock.completion_tokens=100", stream: true)))
-            let response = try await gateway.http.execute(request, timeout: .seconds(30))
+            let response = try await gateway.openStream(key: key, content: "x mock.chunk_ms=50 mock.completion_tokens=100")
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
             _ = consume iterator

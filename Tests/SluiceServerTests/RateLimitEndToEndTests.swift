@@ -151,11 +151,7 @@ struct RateLimitEndToEndTests {
     @Test("a concurrency lease is held while a stream runs and released when the caller disconnects")
     func concurrencyLease() async throws {
         try await Self.withLimits(PresetConfig(maxConcurrent: 1)) { gateway, key in
-            var request = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.body = .bytes(ByteBuffer(string: chatBody(content: "x mock.chunk_ms=100 mock.completion_tokens=100", stream: true)))
-            let response = try await gateway.http.execute(request, timeout: .seconds(30))
+            let response = try await gateway.openStream(key: key, content: "x mock.chunk_ms=100 mock.completion_tokens=100")
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
             let blocked = try await gateway.send("/v1/chat/completions", key: key, body: chatBody())

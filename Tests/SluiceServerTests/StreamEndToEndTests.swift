@@ -64,11 +64,7 @@ struct StreamEndToEndTests {
     func clientDisconnect() async throws {
         try await withGateway { gateway in
             let (key, _) = try await gateway.makeKey()
-            var request = HTTPClientRequest(url: gateway.baseURL + "/v1/chat/completions")
-            request.method = .POST
-            request.headers.add(name: "Authorization", value: "Bearer \(key)")
-            request.body = .bytes(ByteBuffer(string: chatBody(content: "x mock.chunk_ms=100 mock.completion_tokens=200", stream: true)))
-            let response = try await gateway.http.execute(request, timeout: .seconds(30))
+            let response = try await gateway.openStream(key: key, content: "x mock.chunk_ms=100 mock.completion_tokens=200")
             let requestID = try #require(response.headers.first(name: "x-request-id"))
             var received = ""
             for try await chunk in response.body {
