@@ -83,9 +83,14 @@ public final class Ledger: Sendable {
     }
 
     /// Runs `body` in a transaction on a connection of its own.
+    ///
+    /// SQLite transactions take the write lock up front (`BEGIN IMMEDIATE`): a deferred one that
+    /// reads and then writes fails with "database is locked" (SQLITE_BUSY_SNAPSHOT) whenever
+    /// another connection wrote in between, and the busy handler cannot retry that.
     func inTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withConnection { database in
-            try await database.raw("BEGIN").run()
+        let begin: SQLQueryString = if case .sqlite = location { "BEGIN IMMEDIATE" } else { "BEGIN" }
+        return try await withConnection { database in
+            try await database.raw(begin).run()
             do {
                 let result = try await body(database)
                 try await database.raw("COMMIT").run()
