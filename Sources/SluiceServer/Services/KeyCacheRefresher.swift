@@ -30,7 +30,10 @@ struct KeyCacheRefresher: Service {
 
     /// Loads keys and accounts changed at or after `sinceMs` (0 = everything) into the cache.
     func refresh(sinceMs: Int64) async throws {
+        // Keys first: an account is always created before its keys, so every account of a key
+        // read here is in the account read that follows (the credit book never lacks a key's account).
+        let keys = try await ledger.keysChanged(sinceMs: sinceMs)
         gateway.accountsChanged(try await ledger.accountsChanged(sinceMs: sinceMs))
-        gateway.keyCache.store(keys: try await ledger.keysChanged(sinceMs: sinceMs))
+        gateway.keyCache.store(keys: keys)
     }
 }
