@@ -60,7 +60,10 @@ struct MockStream: Sendable {
     private func interruptIfScripted(contentChunks: Int, isLast: Bool) async throws {
         if let breakAfter, breakAfter == contentChunks || (isLast && breakAfter > contentChunks) {
             // Throwing out of the body writer makes Hummingbird close the connection without
-            // the terminating zero-length chunk: the client sees a truncated chunked body.
+            // the terminating zero-length chunk: the client sees a truncated chunked body. The
+            // pause first lets the chunks already written reach the client, so an abrupt close
+            // cannot discard them and every run shows the same N chunks.
+            try await Task.sleep(for: .milliseconds(50))
             throw MockStreamDropped()
         }
         if let stallAfter, stallAfter == contentChunks || (isLast && stallAfter > contentChunks) {
