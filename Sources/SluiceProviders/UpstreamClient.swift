@@ -7,7 +7,6 @@ import SluiceCore
 /// Sends OpenAI-compatible requests to providers over a shared connection pool.
 public final class UpstreamClient: Sendable {
     let http: HTTPClient
-    private let ownsClient: Bool
 
     /// A client with its own connection pool, sized for a gateway's load.
     public init(eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup) {
@@ -18,7 +17,6 @@ public final class UpstreamClient: Sendable {
         // Redirects would replay a POST somewhere the operator did not configure.
         configuration.redirectConfiguration = .disallow
         self.http = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
-        self.ownsClient = true
     }
 
     /// Starts a call and returns once the response head has arrived; the body is then streamed
@@ -49,6 +47,6 @@ public final class UpstreamClient: Sendable {
 
     /// Closes every pooled connection.
     public func shutdown() async throws {
-        if ownsClient { try await http.shutdown() }
+        try await http.shutdown()
     }
 }

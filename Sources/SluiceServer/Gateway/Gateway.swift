@@ -82,9 +82,8 @@ public final class Gateway: Sendable {
         return Caller(key: record, preset: preset)
     }
 
-    /// Accounts read from the ledger: names for the key cache, balances for the credit book.
+    /// Accounts read from the ledger: their balances go to the credit book.
     func accountsChanged(_ accounts: [AccountRecord]) {
-        keyCache.store(accounts: accounts)
         credits.apply(accounts)
     }
 

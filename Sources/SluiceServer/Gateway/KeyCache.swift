@@ -2,7 +2,7 @@ import Synchronization
 import SluiceCore
 import SluiceStore
 
-/// Keys and accounts held in memory so authentication never waits on the database.
+/// Keys held in memory so authentication never waits on the database.
 ///
 /// Lookups go by the digest's first 8 bytes and then compare the whole digest in constant
 /// time. Digests the ledger does not know are remembered (boundedly) so a client hammering with
@@ -17,7 +17,6 @@ final class KeyCache: Sendable {
 
     private struct State {
         var byBucket: [UInt64: [KeyRecord]] = [:]
-        var accounts: [String: AccountRecord] = [:]
         var missing: Set<UInt64> = []
     }
 
@@ -48,17 +47,6 @@ final class KeyCache: Sendable {
                 state.missing.remove(bucket)
             }
         }
-    }
-
-    func store(accounts: [AccountRecord]) {
-        guard !accounts.isEmpty else { return }
-        state.withLock { state in
-            for account in accounts { state.accounts[account.name] = account }
-        }
-    }
-
-    func account(named name: String) -> AccountRecord? {
-        state.withLock { $0.accounts[name] }
     }
 
     func rememberMissing(_ digest: KeyDigest) {
