@@ -44,7 +44,7 @@ private extension LimitDecision {
 
 /// Counters and a clock-free way to drive them, as the stores do.
 private struct Bench {
-    var counters: [String: LimitCounter] = [:]
+    var counters = CounterTable()
 
     mutating func decide(_ checks: [LimitCheck], at nowMs: Int64) -> LimitDecision {
         LimitDecider.decide(checks, counters: &counters, nowMs: nowMs)
@@ -317,12 +317,12 @@ struct LimitDeciderAllOrNothingTests {
         #expect(bench.decide(checks(nil), at: midnight + 20_000).isAdmitted)
 
         let now = midnight + 30_000
-        var before = bench.counters
+        var before = bench.counters.counters
         for key in before.keys { before[key]!.refresh(nowMs: now) }
         let decision = bench.decide(checks(refuser), at: now)
         #expect(decision.refusal?.limit.name == refuser)
-        #expect(bench.counters == before)
-        #expect(bench.counters.mapValues(\.used) == ["k|rpm": 2, "k|tpm": 200, "k|daily": 200, "k|concurrent": 2, "k|policy|h": 2])
+        #expect(bench.counters.counters == before)
+        #expect(bench.counters.counters.mapValues(\.used) == ["k|rpm": 2, "k|tpm": 200, "k|daily": 200, "k|concurrent": 2, "k|policy|h": 2])
     }
 
     @Test("a refusal by a fresh limit leaves the other limits' new counters empty")
@@ -330,7 +330,7 @@ struct LimitDeciderAllOrNothingTests {
         var bench = Bench()
         let checks = [requests(10), tokens(1_000, amount: 10), concurrent(0)]
         #expect(bench.decide(checks, at: midnight).refusal?.limit.name == "concurrent")
-        #expect(bench.counters.values.allSatisfy { $0.used == 0 })
+        #expect(bench.counters.counters.values.allSatisfy { $0.used == 0 })
     }
 
     @Test("the refusal names the limit with the longest Retry-After; ties go to the first")

@@ -39,7 +39,7 @@ struct LimitPlannerTests {
         // 10^12 cents is 10^19 nano-dollars, beyond Int64: planning must not trap on a caller's header.
         let checks = try plan(header: header)
         #expect(checks.map(\.quota) == [.max])
-        var counters: [String: LimitCounter] = [:]
+        var counters = CounterTable()
         let decision = LimitDecider.decide(checks, counters: &counters, nowMs: 1_767_225_600_000)
         #expect(decision.states.map(\.remaining) == [.max - 34_000_000])
         #expect(try plan(header: "922337203685;w=60;u=cents").map(\.quota) == [922_337_203_685 * 10_000_000])
@@ -78,10 +78,10 @@ struct LimitPlannerTests {
         let checks = try plan(limits: limits, header: "10 ; S=USER ; w=60 ; u=request", segments: segments)
         #expect(checks.map(\.name) == ["preset-1", "header-1"])
         #expect(checks[0].counterKey == checks[1].counterKey)
-        var counters: [String: LimitCounter] = [:]
+        var counters = CounterTable()
         let decision = LimitDecider.decide(checks, counters: &counters, nowMs: 1_767_225_600_000)
         #expect(counters.count == 1)
-        #expect(counters.values.first?.used == 1)
+        #expect(counters.counters.values.first?.used == 1)
         #expect(decision.states.map(\.remaining) == [9, 9])
     }
 

@@ -42,7 +42,7 @@ struct LimitPropertyTests {
                        quota: limit.quota, amount: 1, unit: .requests, summary: "\(limit.quota) per \(limit.window) s")
         }
         let slotMs = limits.map { Int64($0.window) * 1000 / 60 }
-        var counters: [String: LimitCounter] = [:]
+        var counters = CounterTable()
         var admitted: [Int64] = []
         var firstLive = [Int](repeating: 0, count: limits.count)
         var failures: [String] = []
@@ -144,7 +144,7 @@ struct LimitPropertyTests {
             LimitCheck(counterKey: "k|tpm", name: "tpm", kind: .rolling(windowSeconds: scenario.window), mode: .upToRemaining,
                        quota: quota, amount: amount, unit: .tokens, summary: "")
         }
-        var counters: [String: LimitCounter] = [:]
+        var counters = CounterTable()
         var slotTotals: [Int64: Int64] = [:]      // the model: what each live slot holds
         var pending: [Reservation] = []
         var failures: [String] = []
@@ -241,7 +241,7 @@ struct LimitPropertyTests {
             LimitCheck(counterKey: "k|daily", name: "daily-tokens", kind: .utcDay, mode: .upToRemaining, quota: quota,
                        amount: amount, unit: .tokens, summary: LimitPlanner.dailyCapMessage)
         }
-        var counters: [String: LimitCounter] = [:]
+        var counters = CounterTable()
         var dayUsed: [Int64: Int64] = [:]
         var pending: [Reservation] = []
         var failures: [String] = []

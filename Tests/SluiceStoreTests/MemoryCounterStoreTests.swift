@@ -149,23 +149,29 @@ struct MemoryCounterStoreTests {
         #expect(store.counterCount == 0)
     }
 
-    @Test("100,000 distinct users create 100,000 counters, and a sweep after their windows brings the count back to 0")
+    @Test("100,000 distinct users create 100,000 counters; sweeps after their windows bring the count and the room kept back to the empty store's")
     func manyUsers() async throws {
         let store = MemoryCounterStore()
+        let emptyCapacity = store.counterCapacity
         // The planner's check for one user, re-keyed per user (planning 100,000 times is slow in debug builds).
         var check = try plan("key_a", header: "10;w=60;s=user", user: "user-0")[0]
         let prefix = String(check.counterKey.dropLast("user-0".count))
         #expect(prefix == "key_a|policy|10;w=60;u=request;s=user|user:")
         for index in 0..<100_000 {
-            check.counterKey = prefix + "user-\(index)"
+            check.key = CounterKey(prefix + "user-\(index)")
             _ = store.decideNow([check], shard: "key_a", nowMs: midnight + Int64(index / 10))
         }
         #expect(store.counterCount == 100_000)
         // 10,000 users per 1 s slot over the first 10 s; the last slot leaves at 69 s.
+        let fullCapacity = store.counterCapacity
+        #expect(fullCapacity >= 100_000)
         #expect(store.sweep(nowMs: midnight + 60_000) == 90_000)
+        #expect(store.counterCapacity == fullCapacity, "a sweep leaving 90 % in place keeps the table")
         #expect(store.sweep(nowMs: midnight + 68_999) == 10_000)
+        #expect(store.counterCapacity < fullCapacity / 4, "a sweep leaving the table mostly empty rebuilds it smaller")
         #expect(store.sweep(nowMs: midnight + 69_000) == 0)
         #expect(store.counterCount == 0)
+        #expect(store.counterCapacity == emptyCapacity)
         #expect(try await store.liveCounters(shard: nil, nowMs: midnight + 69_000).isEmpty)
     }
 

@@ -11,7 +11,7 @@ final class DecisionRig: @unchecked Sendable {
     let limitCount: Int
     let requests: [LimitRequest]
     let store = MemoryCounterStore()
-    private var counters: [String: LimitCounter] = [:]
+    private var counters = CounterTable()
     private var nowMs = LimitFixtures.startMs
     private var cursor = 0
 

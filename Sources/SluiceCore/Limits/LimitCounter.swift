@@ -20,9 +20,10 @@ public enum LimitCounter: Sendable, Equatable {
     /// began, counts in the new day rather than wiping it.
     public mutating func refresh(nowMs: Int64) {
         switch self {
-        case .rolling(var window):
-            window.expire(nowMs: nowMs)
-            self = .rolling(window)
+        case .rolling(let window) where window.hasExpired(nowMs: nowMs):
+            updateWindow { $0.expire(nowMs: nowMs) }
+        case .rolling:
+            break
         case .day(let index, _) where index < nowMs / Self.dayMs:
             self = .day(index: nowMs / Self.dayMs, used: 0)
         case .day, .concurrency:
@@ -69,10 +70,8 @@ public enum LimitCounter: Sendable, Equatable {
     /// Counts `amount` now; returns where (slot or day), for settling later.
     mutating func reserve(_ amount: Int64, nowMs: Int64) -> Int64 {
         switch self {
-        case .rolling(var window):
-            let slot = window.add(amount, nowMs: nowMs)
-            self = .rolling(window)
-            return slot
+        case .rolling:
+            return updateWindow { $0.add(amount, nowMs: nowMs) }
         case .day(let index, let used):
             self = .day(index: index, used: used + amount)
             return index
@@ -85,9 +84,8 @@ public enum LimitCounter: Sendable, Equatable {
     /// Corrects a reservation made at `slot` by `delta`; for concurrency, releases the lease.
     public mutating func settle(slot: Int64, delta: Int64, reserved: Int64) {
         switch self {
-        case .rolling(var window):
-            window.adjust(slot: slot, by: delta)
-            self = .rolling(window)
+        case .rolling:
+            updateWindow { $0.adjust(slot: slot, by: delta) }
         case .day(let index, let used):
             // A reservation from a day that has ended no longer counts against anything.
             if index == slot { self = .day(index: index, used: max(0, used + delta)) }
@@ -118,6 +116,16 @@ public enum LimitCounter: Sendable, Equatable {
         case .day(let index, let used): used == 0 || index < nowMs / Self.dayMs
         case .concurrency(let inFlight): inFlight == 0
         }
+    }
+
+    /// Changes a rolling counter's window in place. Taken out of the enum as is, the window's
+    /// slot array would have two owners and be copied on every change; parking the enum on a
+    /// payload-free case first leaves the window the only owner.
+    private mutating func updateWindow<T>(_ change: (inout RollingWindow) -> T) -> T {
+        guard case .rolling(var window) = self else { preconditionFailure("not a rolling counter") }
+        self = .concurrency(inFlight: 0)
+        defer { self = .rolling(window) }
+        return change(&window)
     }
 
     static func msUntilNextDay(_ nowMs: Int64) -> Int64 {

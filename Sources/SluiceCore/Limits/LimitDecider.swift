@@ -4,52 +4,51 @@
 /// in one Lua script. A request any limit refuses consumes nothing from any other.
 public enum LimitDecider {
     /// Checks every limit; if all admit, counts the request in each.
-    public static func decide(_ checks: [LimitCheck], counters: inout [String: LimitCounter], nowMs: Int64) -> LimitDecision {
-        for check in checks {
-            counters[check.counterKey, default: LimitCounter(kind: check.kind)].refresh(nowMs: nowMs)
-        }
-        // Two checks on one counter (the same policy twice) are decided and counted once.
-        var seen = Set<String>()
-        var grants: [(check: LimitCheck, amount: Int64)] = []
-        var refusal: (check: LimitCheck, retryAfter: Int)?
-        for check in checks where seen.insert(check.counterKey).inserted {
-            let counter = counters[check.counterKey]!
-            if let amount = counter.admissible(check) {
-                grants.append((check, amount))
-            } else {
-                let retryAfter = counter.retryAfterSeconds(check, nowMs: nowMs)
-                // Name the limit that keeps the caller waiting longest; its wait is the answer.
-                if refusal == nil || retryAfter > refusal!.retryAfter { refusal = (check, retryAfter) }
+    public static func decide(_ checks: [LimitCheck], counters: inout CounterTable, nowMs: Int64) -> LimitDecision {
+        // At most a dozen checks: their positions live on the stack, not the heap.
+        withUnsafeTemporaryAllocation(of: CounterTable.Position.self, capacity: checks.count) { positions in
+            counters.resolve(checks, into: positions, nowMs: nowMs)
+            // Two checks on one counter (the same policy twice) are decided and counted once.
+            func isFirstOnItsCounter(_ offset: Int) -> Bool {
+                !positions[..<offset].contains(positions[offset])
             }
+            var refusal: (check: LimitCheck, retryAfter: Int)?
+            for (offset, check) in checks.enumerated() where isFirstOnItsCounter(offset) {
+                let counter = counters.counter(at: positions[offset])
+                if counter.admissible(check) == nil {
+                    let retryAfter = counter.retryAfterSeconds(check, nowMs: nowMs)
+                    // Name the limit that keeps the caller waiting longest; its wait is the answer.
+                    if refusal == nil || retryAfter > refusal!.retryAfter { refusal = (check, retryAfter) }
+                }
+            }
+            if let refusal {
+                return .refused(limit: refusal.check, retryAfterSeconds: refusal.retryAfter,
+                                states: states(checks, positions: positions, counters: counters, nowMs: nowMs))
+            }
+            var reservations: [Reservation] = []
+            reservations.reserveCapacity(checks.count)
+            for (offset, check) in checks.enumerated() where isFirstOnItsCounter(offset) {
+                let amount = counters.counter(at: positions[offset]).admissible(check)!
+                let slot = counters.reserve(amount, at: positions[offset], nowMs: nowMs)
+                reservations.append(Reservation(key: check.key, kind: check.kind, unit: check.unit, slot: slot, amount: amount))
+            }
+            return .admitted(reservations: reservations, states: states(checks, positions: positions, counters: counters, nowMs: nowMs))
         }
-        if let refusal {
-            let states = checks.map { counters[$0.counterKey]!.state($0, nowMs: nowMs) }
-            return .refused(limit: refusal.check, retryAfterSeconds: refusal.retryAfter, states: states)
+    }
+
+    private static func states(_ checks: [LimitCheck], positions: UnsafeMutableBufferPointer<CounterTable.Position>,
+                               counters: CounterTable, nowMs: Int64) -> [LimitState] {
+        var states: [LimitState] = []
+        states.reserveCapacity(checks.count)
+        for (offset, check) in checks.enumerated() {
+            states.append(counters.counter(at: positions[offset]).state(check, nowMs: nowMs))
         }
-        var reservations: [Reservation] = []
-        for grant in grants {
-            let slot = counters[grant.check.counterKey]!.reserve(grant.amount, nowMs: nowMs)
-            reservations.append(Reservation(counterKey: grant.check.counterKey, kind: grant.check.kind, unit: grant.check.unit, slot: slot, amount: grant.amount))
-        }
-        let states = checks.map { counters[$0.counterKey]!.state($0, nowMs: nowMs) }
-        return .admitted(reservations: reservations, states: states)
+        return states
     }
 
     /// Corrects reservations to real amounts and releases concurrency leases. Requests were
     /// counted at admission and stay counted.
-    public static func settle(_ entries: [SettlementEntry], counters: inout [String: LimitCounter], nowMs: Int64) {
-        for entry in entries {
-            let reservation = entry.reservation
-            guard var counter = counters[reservation.counterKey] else { continue }
-            switch reservation.unit {
-            case .requests:
-                continue
-            case .concurrentRequests:
-                counter.settle(slot: reservation.slot, delta: 0, reserved: reservation.amount)
-            case .tokens, .cents:
-                counter.settle(slot: reservation.slot, delta: entry.actual - reservation.amount, reserved: reservation.amount)
-            }
-            counters[reservation.counterKey] = counter
-        }
+    public static func settle(_ entries: [SettlementEntry], counters: inout CounterTable, nowMs: Int64) {
+        for entry in entries { counters.settle(entry) }
     }
 }

@@ -15,15 +15,18 @@ public struct LimitState: Sendable, Hashable {
 
 /// Where an admitted request's amount was counted, to be corrected when its real usage is known.
 public struct Reservation: Sendable, Hashable {
-    public var counterKey: String
+    public var key: CounterKey
     public var kind: LimitCheck.Kind
     public var unit: LimitUnit
     /// The slot (rolling), day (UTC day) it went into; 0 for concurrency.
     public var slot: Int64
     public var amount: Int64
 
-    public init(counterKey: String, kind: LimitCheck.Kind, unit: LimitUnit, slot: Int64, amount: Int64) {
-        self.counterKey = counterKey
+    /// The counter key's text.
+    public var counterKey: String { key.text }
+
+    public init(key: CounterKey, kind: LimitCheck.Kind, unit: LimitUnit, slot: Int64, amount: Int64) {
+        self.key = key
         self.kind = kind
         self.unit = unit
         self.slot = slot

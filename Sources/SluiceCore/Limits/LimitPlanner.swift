@@ -42,28 +42,28 @@ public enum LimitPlanner {
     public static func checks(keyID: String, limits: KeyLimits, headerPolicies: [RateLimitPolicy], segments: RequestSegments,
                               estimate: UsageEstimate) throws(GatewayError) -> [LimitCheck] {
         var checks: [LimitCheck] = []
+        checks.reserveCapacity(4 + limits.policies.count + headerPolicies.count)
         if let rpm = limits.rpm {
-            checks.append(LimitCheck(counterKey: keyID + "|rpm", name: "rpm", kind: .rolling(windowSeconds: 60), mode: .whole,
-                                     quota: Int64(rpm), amount: 1, unit: .requests, summary: "\(rpm) requests per 60 s (preset rpm)"))
+            checks.append(LimitCheck(key: CounterKey(keyID + "|rpm"), name: "rpm", kind: .rolling(windowSeconds: 60), mode: .whole,
+                                     quota: Int64(rpm), amount: 1, unit: .requests, wording: .preset(.rpm)))
         }
         if let tpm = limits.tpm {
-            checks.append(LimitCheck(counterKey: keyID + "|tpm", name: "tpm", kind: .rolling(windowSeconds: 60), mode: .upToRemaining,
-                                     quota: Int64(tpm), amount: estimate.tokens, unit: .tokens, summary: "\(tpm) tokens per 60 s (preset tpm)"))
+            checks.append(LimitCheck(key: CounterKey(keyID + "|tpm"), name: "tpm", kind: .rolling(windowSeconds: 60), mode: .upToRemaining,
+                                     quota: Int64(tpm), amount: estimate.tokens, unit: .tokens, wording: .preset(.tpm)))
         }
         if let cap = limits.dailyTokenCap {
-            checks.append(LimitCheck(counterKey: keyID + "|daily", name: "daily-tokens", kind: .utcDay, mode: .upToRemaining,
-                                     quota: Int64(cap), amount: estimate.tokens, unit: .tokens, summary: dailyCapMessage))
+            checks.append(LimitCheck(key: CounterKey(keyID + "|daily"), name: "daily-tokens", kind: .utcDay, mode: .upToRemaining,
+                                     quota: Int64(cap), amount: estimate.tokens, unit: .tokens, wording: .preset(.dailyTokenCap)))
         }
         if let maxConcurrent = limits.maxConcurrent {
-            checks.append(LimitCheck(counterKey: keyID + "|concurrent", name: "concurrent", kind: .concurrency, mode: .whole,
-                                     quota: Int64(maxConcurrent), amount: 1, unit: .concurrentRequests,
-                                     summary: "\(maxConcurrent) requests in flight (preset max_concurrent)"))
+            checks.append(LimitCheck(key: CounterKey(keyID + "|concurrent"), name: "concurrent", kind: .concurrency, mode: .whole,
+                                     quota: Int64(maxConcurrent), amount: 1, unit: .concurrentRequests, wording: .preset(.maxConcurrent)))
         }
         for (index, policy) in limits.policies.enumerated() {
-            checks.append(try check(keyID: keyID, policy: policy, name: "preset-\(index + 1)", origin: "preset policy \(index + 1)", segments: segments, estimate: estimate))
+            checks.append(try check(keyID: keyID, policy: policy, origin: .preset, index: index + 1, segments: segments, estimate: estimate))
         }
         for (index, policy) in headerPolicies.enumerated() {
-            checks.append(try check(keyID: keyID, policy: policy, name: "header-\(index + 1)", origin: "Helicone-RateLimit-Policy \(index + 1)", segments: segments, estimate: estimate))
+            checks.append(try check(keyID: keyID, policy: policy, origin: .header, index: index + 1, segments: segments, estimate: estimate))
         }
         return checks
     }
@@ -71,7 +71,17 @@ public enum LimitPlanner {
     /// The exact message of a 429 from the daily token cap.
     public static let dailyCapMessage = "Daily token cap reached"
 
-    static func check(keyID: String, policy: RateLimitPolicy, name: String, origin: String, segments: RequestSegments,
+    /// `preset-N` / `header-N` for the first few N, built once rather than on every request.
+    private static let presetNames = (1...16).map { "preset-\($0)" }
+    private static let headerNames = (1...16).map { "header-\($0)" }
+
+    static func name(origin: LimitCheck.PolicyOrigin, index: Int) -> String {
+        let names = origin == .preset ? presetNames : headerNames
+        if index <= names.count { return names[index - 1] }
+        return origin == .preset ? "preset-\(index)" : "header-\(index)"
+    }
+
+    static func check(keyID: String, policy: RateLimitPolicy, origin: LimitCheck.PolicyOrigin, index: Int, segments: RequestSegments,
                       estimate: UsageEstimate) throws(GatewayError) -> LimitCheck {
         let segment = try segments.value(for: policy.segment, policy: policy)
         let unit: LimitUnit
@@ -81,20 +91,20 @@ public enum LimitPlanner {
         case .token: (unit, amount) = (.tokens, estimate.tokens)
         case .cents: (unit, amount) = (.cents, estimate.cost.value)
         }
-        let unitWords = switch policy.unit {
-        case .request: policy.quota == 1 ? "request" : "requests"
-        case .token: policy.quota == 1 ? "token" : "tokens"
-        case .cents: policy.quota == 1 ? "cent" : "cents"
-        }
-        let scope = segment.map { " for " + $0.replacingFirst(":", with: " ") } ?? ""
         // A cent quota above Int64.max nano-dollars (about 9.2 × 10^11 cents; the syntax allows 10^12)
         // saturates rather than trapping on a caller's header.
         let (quota, overflow) = Int64(policy.quota).multipliedReportingOverflow(by: unit.counterUnitsPerUnit)
+        var key = keyID
+        key.reserveCapacity(keyID.utf8.count + 9 + policy.normalized.utf8.count + (segment?.utf8.count ?? 0))
+        key += "|policy|"
+        key += policy.normalized
+        key += "|"
+        if let segment { key += segment }
         return LimitCheck(
-            counterKey: keyID + "|policy|" + policy.normalized + "|" + (segment ?? ""), name: name,
+            key: CounterKey(key), name: name(origin: origin, index: index),
             kind: .rolling(windowSeconds: policy.windowSeconds), mode: policy.unit == .request ? .whole : .upToRemaining,
             quota: overflow ? .max : quota, amount: amount, unit: unit,
-            summary: "\(policy.quota) \(unitWords) per \(policy.windowSeconds) s\(scope) (\(origin): \(policy.source))")
+            wording: .policy(policy, origin: origin, index: index, segment: segment))
     }
 }
 

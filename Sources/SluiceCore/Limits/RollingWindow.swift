@@ -8,6 +8,9 @@ public struct RollingWindow: Sendable, Equatable {
     public let slotMs: Int64
     /// Non-empty slots (slot index, amount), oldest first.
     public private(set) var slots: [(index: Int64, amount: Int64)] = []
+    /// Amount counted in the window (after `expire`): the sum of `slots`, kept as they change
+    /// because every decision reads it.
+    public private(set) var used: Int64 = 0
 
     public init(windowSeconds: Int) {
         slotMs = max(1, Int64(windowSeconds) * 1000 / Self.slotCount)
@@ -21,18 +24,27 @@ public struct RollingWindow: Sendable, Equatable {
 
     func currentSlot(_ nowMs: Int64) -> Int64 { nowMs / slotMs }
 
+    /// Whether some slot has left the window at `nowMs`, so `expire` has work to do.
+    public func hasExpired(nowMs: Int64) -> Bool {
+        guard let oldest = slots.first else { return false }
+        return oldest.index <= currentSlot(nowMs) - Self.slotCount
+    }
+
     /// Drops slots that have left the window at `nowMs`.
     public mutating func expire(nowMs: Int64) {
         let oldestLive = currentSlot(nowMs) - Self.slotCount + 1
-        if let first = slots.firstIndex(where: { $0.index >= oldestLive }) {
-            if first > 0 { slots.removeFirst(first) }
-        } else {
-            slots.removeAll()
+        var dropped = 0
+        while dropped < slots.count, slots[dropped].index < oldestLive {
+            used -= slots[dropped].amount
+            dropped += 1
+        }
+        if dropped == slots.count {
+            slots.removeAll(keepingCapacity: true)
+            used = 0
+        } else if dropped > 0 {
+            slots.removeFirst(dropped)
         }
     }
-
-    /// Amount counted in the window (after `expire`).
-    public var used: Int64 { slots.reduce(0) { $0 + $1.amount } }
 
     /// Adds `amount` to the current slot; returns the slot index, for settling later.
     ///
@@ -49,14 +61,17 @@ public struct RollingWindow: Sendable, Equatable {
         } else {
             slots.insert((slot, amount), at: position)
         }
+        used += amount
         return slot
     }
 
     /// Corrects the slot a reservation went into by `delta` (real − reserved). A slot that has
     /// left the window no longer matters and is not revived.
     public mutating func adjust(slot: Int64, by delta: Int64) {
-        guard let position = slots.firstIndex(where: { $0.index == slot }) else { return }
-        slots[position].amount = max(0, slots[position].amount + delta)
+        guard let position = slots.lastIndex(where: { $0.index == slot }) else { return }
+        let adjusted = max(0, slots[position].amount + delta)
+        used += adjusted - slots[position].amount
+        slots[position].amount = adjusted
     }
 
     /// Milliseconds from `nowMs` until the earliest moment the window's total is at most

@@ -7,16 +7,16 @@
 /// as values but are the same counter.
 public struct RateLimitPolicy: Sendable, Hashable {
     /// Units allowed per window, at least 1.
-    public var quota: Int
+    public let quota: Int
     /// Length of the rolling window in seconds, at least 60.
-    public var windowSeconds: Int
+    public let windowSeconds: Int
     /// What is counted.
-    public var unit: RateLimitUnit
+    public let unit: RateLimitUnit
     /// Whose requests share a counter.
-    public var segment: PolicySegment
+    public let segment: PolicySegment
     /// The policy as the caller wrote it, trimmed of surrounding spaces (echoed in
     /// `Helicone-RateLimit-Policy`).
-    public var source: String
+    public let source: String
 
     /// Creates a policy; `source` defaults to the normalized text. A property segment's name is
     /// lower-cased.
@@ -29,19 +29,22 @@ public struct RateLimitPolicy: Sendable, Hashable {
         } else {
             self.segment = segment
         }
-        self.source = ""
+        normalized = Self.normalize(quota: quota, windowSeconds: windowSeconds, unit: unit, segment: self.segment)
         self.source = source ?? normalized
     }
 
     /// Canonical text: `quota;w=W;u=UNIT` plus `;s=user` or `;s=<property name lower-cased>` when
     /// segmented, e.g. `3;w=60;u=request;s=user`, `100;w=3600;u=token`. Two policies are the same
-    /// counter if and only if their normalized texts are equal.
-    public var normalized: String {
+    /// counter if and only if their normalized texts are equal. Built once: every request that
+    /// carries the policy names its counter with it.
+    public let normalized: String
+
+    static func normalize(quota: Int, windowSeconds: Int, unit: RateLimitUnit, segment: PolicySegment) -> String {
         let base = "\(quota);w=\(windowSeconds);u=\(unit.rawValue)"
         switch segment {
         case .global: return base
         case .user: return base + ";s=user"
-        case .property(let name): return base + ";s=" + name.lowercased()
+        case .property(let name): return base + ";s=" + name
         }
     }
 }
