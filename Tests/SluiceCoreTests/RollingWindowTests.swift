@@ -138,4 +138,21 @@ struct RollingWindowTests {
         b.add(1, nowMs: start + 500)
         #expect(a != b)
     }
+
+    @Test("a window that slides for a long time keeps exactly its last 60 slots and their total, through every compaction")
+    func longSlide() {
+        var window = RollingWindow(windowSeconds: 60)
+        for second in 0..<500 {
+            let now = start + Int64(second) * 1_000
+            window.expire(nowMs: now)
+            window.add(Int64(second % 7 + 1), nowMs: now)
+            let live = max(0, second - 59)...second
+            #expect(window.slots.map(\.index) == live.map { start / 1_000 + Int64($0) })
+            #expect(window.used == live.reduce(0) { $0 + Int64($1 % 7 + 1) })
+        }
+        window.adjust(slot: start / 1_000 + 499, by: -3)
+        #expect(window.slots.last?.amount == Int64(499 % 7 + 1) - 3)
+        window.expire(nowMs: start + 600_000)
+        #expect(window.slots.isEmpty && window.used == 0)
+    }
 }

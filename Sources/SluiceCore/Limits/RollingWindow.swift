@@ -2,12 +2,15 @@
 /// one included) leave quota for it, so no 60 consecutive slots ever hold more than the quota.
 ///
 /// Only slots that hold something are stored, oldest first, so a counter for a user who made one
-/// request costs one entry.
+/// request costs one entry. Expired slots are skipped by moving `start`, and the storage is
+/// compacted only once the skipped part is as large as the live part: a busy key expires a slot
+/// every `windowSeconds / 60` s, and moving the whole array each time was most of a decision.
 public struct RollingWindow: Sendable, Equatable {
     public static let slotCount: Int64 = 60
     public let slotMs: Int64
-    /// Non-empty slots (slot index, amount), oldest first.
-    public private(set) var slots: [(index: Int64, amount: Int64)] = []
+    /// Slots (slot index, amount), oldest first; those before `start` have expired.
+    private var storage: [(index: Int64, amount: Int64)] = []
+    private var start = 0
     /// Amount counted in the window (after `expire`): the sum of `slots`, kept as they change
     /// because every decision reads it.
     public private(set) var used: Int64 = 0
@@ -15,6 +18,9 @@ public struct RollingWindow: Sendable, Equatable {
     public init(windowSeconds: Int) {
         slotMs = max(1, Int64(windowSeconds) * 1000 / Self.slotCount)
     }
+
+    /// The non-empty slots still in the window (as of the last `expire`), oldest first.
+    public var slots: ArraySlice<(index: Int64, amount: Int64)> { storage[start...] }
 
     public static func == (lhs: RollingWindow, rhs: RollingWindow) -> Bool {
         lhs.slotMs == rhs.slotMs && lhs.slots.elementsEqual(rhs.slots) { $0.index == $1.index && $0.amount == $1.amount }
@@ -26,23 +32,23 @@ public struct RollingWindow: Sendable, Equatable {
 
     /// Whether some slot has left the window at `nowMs`, so `expire` has work to do.
     public func hasExpired(nowMs: Int64) -> Bool {
-        guard let oldest = slots.first else { return false }
-        return oldest.index <= currentSlot(nowMs) - Self.slotCount
+        start < storage.count && storage[start].index <= currentSlot(nowMs) - Self.slotCount
     }
 
     /// Drops slots that have left the window at `nowMs`.
     public mutating func expire(nowMs: Int64) {
         let oldestLive = currentSlot(nowMs) - Self.slotCount + 1
-        var dropped = 0
-        while dropped < slots.count, slots[dropped].index < oldestLive {
-            used -= slots[dropped].amount
-            dropped += 1
+        while start < storage.count, storage[start].index < oldestLive {
+            used -= storage[start].amount
+            start += 1
         }
-        if dropped == slots.count {
-            slots.removeAll(keepingCapacity: true)
+        if start == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            start = 0
             used = 0
-        } else if dropped > 0 {
-            slots.removeFirst(dropped)
+        } else if start >= storage.count - start {
+            storage.removeFirst(start)
+            start = 0
         }
     }
 
@@ -54,12 +60,12 @@ public struct RollingWindow: Sendable, Equatable {
     @discardableResult
     public mutating func add(_ amount: Int64, nowMs: Int64) -> Int64 {
         let slot = currentSlot(nowMs)
-        var position = slots.endIndex
-        while position > slots.startIndex, slots[position - 1].index > slot { position -= 1 }
-        if position > slots.startIndex, slots[position - 1].index == slot {
-            slots[position - 1].amount += amount
+        var position = storage.endIndex
+        while position > start, storage[position - 1].index > slot { position -= 1 }
+        if position > start, storage[position - 1].index == slot {
+            storage[position - 1].amount += amount
         } else {
-            slots.insert((slot, amount), at: position)
+            storage.insert((slot, amount), at: position)
         }
         used += amount
         return slot
@@ -68,10 +74,12 @@ public struct RollingWindow: Sendable, Equatable {
     /// Corrects the slot a reservation went into by `delta` (real − reserved). A slot that has
     /// left the window no longer matters and is not revived.
     public mutating func adjust(slot: Int64, by delta: Int64) {
-        guard let position = slots.lastIndex(where: { $0.index == slot }) else { return }
-        let adjusted = max(0, slots[position].amount + delta)
-        used += adjusted - slots[position].amount
-        slots[position].amount = adjusted
+        var position = storage.endIndex
+        while position > start, storage[position - 1].index > slot { position -= 1 }
+        guard position > start, storage[position - 1].index == slot else { return }
+        let adjusted = max(0, storage[position - 1].amount + delta)
+        used += adjusted - storage[position - 1].amount
+        storage[position - 1].amount = adjusted
     }
 
     /// Milliseconds from `nowMs` until the earliest moment the window's total is at most
