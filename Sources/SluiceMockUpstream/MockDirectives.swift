@@ -15,6 +15,9 @@ struct MockDirectives: Sendable, Equatable {
     var times: Int?
     /// `mock.id=ID`: the counter that ``times`` and a status list are kept against.
     var id: String?
+    /// `mock.fail_model=NAME`: the scripted status applies only to requests for this model (as
+    /// the provider sees it), so a fallback to another model succeeds.
+    var failModel: String?
     /// `mock.first_byte_ms=N`: extra wait before the response head.
     var firstByteMs: Int?
     /// `mock.completion_tokens=N`: reply length instead of the default.
@@ -43,6 +46,7 @@ struct MockDirectives: Sendable, Equatable {
         case "retry_after": retryAfter = number ?? retryAfter
         case "times": times = number ?? times
         case "id": id = String(value)
+        case "fail_model": failModel = String(value)
         case "first_byte_ms": firstByteMs = number ?? firstByteMs
         case "completion_tokens": completionTokens = number ?? completionTokens
         case "break_after": breakAfter = number ?? breakAfter
@@ -59,8 +63,9 @@ struct MockDirectives: Sendable, Equatable {
     /// the n-th request the n-th status, a single status fails the first ``times`` requests (all
     /// of them without `times`). Without an id there is nothing to count, so the first status
     /// always applies.
-    func scriptedStatus(counters: MockCounters) -> Int? {
+    func scriptedStatus(model: String, counters: MockCounters) -> Int? {
         guard let first = statuses.first else { return nil }
+        if let failModel, failModel != model { return nil }
         guard let id else { return first }
         let ordinal = counters.nextOrdinal(forScriptID: id)
         if statuses.count > 1 {

@@ -22,7 +22,7 @@ struct MockProvider: Sendable {
         }
         let directives = parsed.directives
         // The script is consulted before waiting so that counting follows arrival order.
-        let failure = failureResponse(for: directives)
+        let failure = failureResponse(for: directives, model: parsed.model)
         try await pause(milliseconds: options.latencyMs + (directives.firstByteMs ?? 0))
         if let failure { return failure }
 
@@ -59,14 +59,14 @@ struct MockProvider: Sendable {
 
     /// `GET /v1/models`; the latency and random failures of the options apply here too.
     func models() async throws -> Response {
-        let failure = failureResponse(for: MockDirectives())
+        let failure = failureResponse(for: MockDirectives(), model: "")
         try await pause(milliseconds: options.latencyMs)
         return failure ?? Self.json(MockJSON.models)
     }
 
     /// The scripted failure of this request, else a random one at ``MockUpstreamOptions/failRate``.
-    private func failureResponse(for directives: MockDirectives) -> Response? {
-        if let status = directives.scriptedStatus(counters: counters) {
+    private func failureResponse(for directives: MockDirectives, model: String) -> Response? {
+        if let status = directives.scriptedStatus(model: model, counters: counters) {
             return Self.error(
                 status: status,
                 message: directives.message ?? "mock failure \(status)",

@@ -32,17 +32,28 @@ import Testing
     @Test func withoutAnIDTheFirstStatusAlwaysApplies() {
         let counters = MockCounters()
         let parsed = directives("mock.status=502,503 mock.times=1")
-        #expect((0..<3).map { _ in parsed.scriptedStatus(counters: counters) } == [502, 502, 502])
+        #expect((0..<3).map { _ in parsed.scriptedStatus(model: "m", counters: counters) } == [502, 502, 502])
     }
 
     @Test func countersAreKeptPerID() {
         let counters = MockCounters()
         let first = directives("mock.status=500 mock.times=1 mock.id=a")
         let second = directives("mock.status=500 mock.times=1 mock.id=b")
-        #expect(first.scriptedStatus(counters: counters) == 500)
-        #expect(second.scriptedStatus(counters: counters) == 500)
-        #expect(first.scriptedStatus(counters: counters) == nil)
-        #expect(second.scriptedStatus(counters: counters) == nil)
+        #expect(first.scriptedStatus(model: "m", counters: counters) == 500)
+        #expect(second.scriptedStatus(model: "m", counters: counters) == 500)
+        #expect(first.scriptedStatus(model: "m", counters: counters) == nil)
+        #expect(second.scriptedStatus(model: "m", counters: counters) == nil)
+    }
+
+    @Test func aFailModelScriptsOnlyThatModelAndCountsOnlyItsRequests() {
+        let counters = MockCounters()
+        let parsed = directives("mock.status=503,503 mock.id=f mock.fail_model=gpt-4o")
+        #expect(parsed.failModel == "gpt-4o")
+        #expect(parsed.scriptedStatus(model: "gpt-4o-mini", counters: counters) == nil)
+        #expect(parsed.scriptedStatus(model: "gpt-4o", counters: counters) == 503)
+        #expect(parsed.scriptedStatus(model: "gpt-4o-mini", counters: counters) == nil)
+        #expect(parsed.scriptedStatus(model: "gpt-4o", counters: counters) == 503)
+        #expect(parsed.scriptedStatus(model: "gpt-4o", counters: counters) == nil)
     }
 
     @Test func embeddingsAreStableAcrossRuns() {

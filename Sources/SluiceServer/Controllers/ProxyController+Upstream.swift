@@ -17,85 +17,139 @@ struct UpstreamAnswer {
 }
 
 extension ProxyController {
-    /// Walks the plan, one attempt per model, until a provider answers 2xx. A provider's own
-    /// client error (400, 404, 409, 413, 422) ends the walk and goes back to the caller as is.
+    /// Sends the request along its chain until a provider answers 2xx, driven by `RetryLoop`:
+    /// retries with backoff or the provider's Retry-After, fallbacks, deployments picked by
+    /// weight, cooldowns. A provider's verdict on the request itself (a 4xx other than 401, 403,
+    /// 429) goes back to the caller as is; exhaustion is a 502 or 504 naming the last failure;
+    /// a chain that is all cooling down is a 503.
     func forward(_ body: ClientRequestBody, plan: [String], requestID: String, usage: inout UsageDraft,
                  context: SluiceRequestContext) async throws(GatewayError) -> UpstreamAnswer {
-        var attempts = 0
-        var lastError: GatewayError?
-        for model in plan {
-            guard let modelConfig = gateway.config.models[model], let target = gateway.target(for: pickDeployment(modelConfig.deployments)) else { continue }
-            attempts += 1
-            usage.row.attempts = attempts
-            context.trace.update { $0.attempts = attempts }
-            let response: HTTPClientResponse
-            do {
-                response = try await gateway.upstream.send(
-                    path: body.endpoint.rawValue, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)), to: target,
-                    requestID: requestID, headerTimeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), logger: context.logger)
-            } catch {
-                switch error {
-                case .timeout:
-                    lastError = GatewayError(status: 504, code: .upstreamTimeout,
-                                             message: "Provider \(target.providerName) did not answer within \(gateway.config.retry.attemptTimeoutSeconds) s (model \(model))")
-                case .connection(let detail):
-                    lastError = GatewayError(status: 502, code: .upstreamError, message: "Could not reach provider for model \(model): \(detail)")
+        let models = gateway.config.models
+        var loop = RetryLoop(chain: plan.map { RetryLoop.Model(name: $0, weights: models[$0]!.deployments.map(\.weight)) },
+                             policy: gateway.retryPolicy)
+        var random = SystemRandomNumberGenerator()
+        var callerError: GatewayError?
+        while true {
+            let book = gateway.cooldowns.withLock { $0 }
+            switch loop.next(nowMs: gateway.clock.nowMs(), cooldowns: book, random: &random) {
+            case .wait(let ms):
+                do {
+                    try await Task.sleep(for: .milliseconds(ms))
+                } catch {
+                    throw GatewayError(status: 502, code: .upstreamError, message: "The request was cancelled while waiting to retry")
                 }
-                continue
+            case .attempt(let deployment):
+                usage.row.attempts = loop.attempts
+                context.trace.update { $0.attempts = loop.attempts }
+                let result = await attempt(body, deployment: deployment, requestID: requestID, context: context)
+                switch result {
+                case .answered(let response, let target):
+                    gateway.cooldowns.withLock { $0.recordSuccess(deployment) }
+                    usage.row.servedModel = deployment.model
+                    context.trace.update { $0.servedModel = deployment.model }
+                    var headers: HTTPFields = [.servedModel: deployment.model, .attempts: String(loop.attempts)]
+                    if deployment.model != plan[0] { headers[.fallbackFrom] = plan[0] }
+                    return UpstreamAnswer(response: response, model: deployment.model, target: target, headers: headers)
+                case .failed(let failure, let asCallerError):
+                    callerError = asCallerError
+                    if failure.countsTowardCooldown {
+                        let nowMs = gateway.clock.nowMs()
+                        if gateway.cooldowns.withLock({ $0.recordFailure(deployment, nowMs: nowMs) }) {
+                            context.logger.warning("deployment cooling down", metadata: [
+                                "sluice.deployment": "\(deployment)", "sluice.cooldown_s": "\(gateway.config.retry.cooldownSeconds)",
+                                "sluice.error": "\(failure.detail)",
+                            ])
+                        }
+                    }
+                    loop.failed(failure, random: &random)
+                }
+            case .finished(let outcome):
+                var error = finalError(outcome, plan: plan, callerError: callerError)
+                if loop.attempts > 0 { error.headers.append((HTTPField.Name.attempts.rawName, String(loop.attempts))) }
+                throw error
             }
-            let status = Int(response.status.code)
-            if (200..<300).contains(status) {
-                usage.row.servedModel = model
-                context.trace.update { $0.servedModel = model }
-                var headers: HTTPFields = [.servedModel: model, .attempts: String(attempts)]
-                if model != plan[0] { headers[.fallbackFrom] = plan[0] }
-                return UpstreamAnswer(response: response, model: model, target: target, headers: headers)
-            }
-            let error = await providerError(response, target: target, model: model)
-            if Self.passedThroughStatuses.contains(status) { throw error }
-            lastError = error
         }
-        throw lastError ?? GatewayError(status: 502, code: .upstreamError, message: "No provider is configured for \(plan.joined(separator: ", "))")
     }
 
-    /// Provider statuses returned to the caller unchanged (SPEC §3): the request itself is wrong.
-    static let passedThroughStatuses: Set<Int> = [400, 404, 409, 413, 422]
+    /// What one attempt came to: a 2xx head to relay, or a failure for the retry loop (with the
+    /// error the caller gets if the loop stops on it).
+    enum AttemptResult {
+        case answered(HTTPClientResponse, UpstreamTarget)
+        case failed(AttemptFailure, callerError: GatewayError?)
+    }
 
-    /// The provider's failure as the gateway's error: its own client errors keep their status
-    /// and code; anything else is a 502 that names the provider and what it said.
-    func providerError(_ response: HTTPClientResponse, target: UpstreamTarget, model: String) async -> GatewayError {
+    func attempt(_ body: ClientRequestBody, deployment: DeploymentRef, requestID: String, context: SluiceRequestContext) async -> AttemptResult {
+        let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
+        guard let target = gateway.target(for: configured) else {
+            return .failed(AttemptFailure(kind: .connection, detail: "provider \(configured.provider) of model \(deployment.model) is not configured"), callerError: nil)
+        }
+        let timeout = gateway.config.retry.attemptTimeoutSeconds
+        let response: HTTPClientResponse
+        do {
+            response = try await gateway.upstream.send(
+                path: body.endpoint.rawValue, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)), to: target,
+                requestID: requestID, headerTimeout: .seconds(Int64(timeout)), logger: context.logger)
+        } catch {
+            switch error {
+            case .timeout:
+                return .failed(AttemptFailure(kind: .timeout, detail: "provider \(target.providerName) did not answer within \(timeout) s (model \(deployment.model))"), callerError: nil)
+            case .connection(let detail):
+                return .failed(AttemptFailure(kind: .connection, detail: "could not reach provider for model \(deployment.model): \(detail)"), callerError: nil)
+            }
+        }
+        let status = Int(response.status.code)
+        if (200..<300).contains(status) { return .answered(response, target) }
+        return await providerFailure(response, target: target, model: deployment.model)
+    }
+
+    /// A provider's non-2xx answer as a failed attempt. Its own verdict on the request keeps the
+    /// provider's status, code and message for the caller (SPEC §3).
+    func providerFailure(_ response: HTTPClientResponse, target: UpstreamTarget, model: String) async -> AttemptResult {
         let status = Int(response.status.code)
         let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
         let detail = ProviderErrorBody(parsing: bytes)
         let said = detail.message.map { ": \($0)" } ?? ""
-        if Self.passedThroughStatuses.contains(status) {
-            return GatewayError(status: status, code: detail.code ?? ErrorCode.invalidRequest.rawValue,
-                                type: detail.type ?? GatewayError.type(forStatus: status),
-                                message: detail.message ?? "Provider \(target.providerName) refused the request (\(status))", param: detail.param)
-        }
-        let retryAfter = response.headers.first(name: "retry-after").flatMap { Int($0.trimmingSpaces()) }
+        let retryAfterMs = response.headers.first(name: "retry-after").flatMap { RetryAfterValue.milliseconds($0, nowMs: gateway.clock.nowMs()) }
+        var failure = AttemptFailure(kind: .status(status), retryAfterMs: retryAfterMs,
+                                     detail: "provider \(target.providerName) answered \(status) for model \(model)\(said)")
         if status == 401 || status == 403 {
-            return GatewayError(status: 502, code: .upstreamError,
-                                message: "Provider \(target.providerName) rejected Sluice's credentials (\(status))\(said); the operator must fix providers.\(target.providerName).api_key_env")
+            failure.detail = "provider \(target.providerName) rejected Sluice's credentials (\(status))\(said); the operator must fix providers.\(target.providerName).api_key_env"
         }
-        return GatewayError(status: 502, code: .upstreamError, message: "Provider \(target.providerName) failed for model \(model) with \(status)\(said)",
-                            retryAfterSeconds: retryAfter)
+        guard failure.handling == .returnToCaller else { return .failed(failure, callerError: nil) }
+        var callerError = GatewayError(status: status, code: detail.code ?? ErrorCode.invalidRequest.rawValue,
+                                       type: detail.type ?? GatewayError.type(forStatus: status),
+                                       message: detail.message ?? "Provider \(target.providerName) refused the request (\(status))", param: detail.param)
+        callerError.retryAfterSeconds = retryAfterMs.map(Self.wholeSeconds)
+        return .failed(failure, callerError: callerError)
     }
 
-    /// One deployment of a model, chosen at random in proportion to the weights.
-    func pickDeployment(_ deployments: [Deployment]) -> Deployment {
-        guard deployments.count > 1 else { return deployments[0] }
-        var draw = Int.random(in: 0..<deployments.reduce(0) { $0 + $1.weight })
-        for deployment in deployments {
-            if draw < deployment.weight { return deployment }
-            draw -= deployment.weight
+    /// The error that ends a request whose attempts all failed.
+    func finalError(_ outcome: RetryLoop.Outcome, plan: [String], callerError: GatewayError?) -> GatewayError {
+        switch outcome {
+        case .returnToCaller(let failure):
+            return callerError ?? GatewayError(status: 502, code: .upstreamError, message: failure.detail.capitalizedFirst)
+        case .allCoolingDown(let retryAfterMs):
+            return GatewayError(status: 503, code: .upstreamUnavailable,
+                                message: "Every deployment of \(plan.joined(separator: ", ")) is cooling down after repeated failures; retry after the cooldown",
+                                retryAfterSeconds: Self.wholeSeconds(retryAfterMs))
+        case .exhausted(let last, let attempts, let retryAfterMs):
+            let timedOut = last.kind == .timeout
+            let noun = attempts == 1 ? "attempt" : "attempts"
+            return GatewayError(status: timedOut ? 504 : 502, code: timedOut ? .upstreamTimeout : .upstreamError,
+                                message: "\(attempts) upstream \(noun) for \(plan.joined(separator: ", ")) failed; the last: \(last.detail)",
+                                retryAfterSeconds: retryAfterMs.map(Self.wholeSeconds))
         }
-        return deployments[deployments.count - 1]
+    }
+
+    /// Milliseconds as a Retry-After in whole seconds, rounded up, at least 1.
+    static func wholeSeconds(_ ms: Int64) -> Int {
+        Int(max(1, (ms + 999) / 1000))
     }
 }
 
 extension String {
-    func trimmingSpaces() -> String {
-        Substring(self).trimmingSpaces()
+    var capitalizedFirst: String {
+        guard let first else { return self }
+        return first.uppercased() + dropFirst()
     }
 }

@@ -84,15 +84,24 @@ struct ProxyController {
         }
     }
 
-    /// The models to try, in order: the configured model, 404 when unknown, 403 when the key's
-    /// preset does not allow it. A body `models` list is the whole chain.
+    /// The models to try, in order: the model asked for (404 when unknown, 403 when the key's
+    /// preset does not allow it) and its configured `fallbacks` that the key may use; or a body
+    /// `models` list, which is then the whole chain and every entry of which must be allowed.
     func plan(for body: ClientRequestBody, caller: Gateway.Caller) throws(GatewayError) -> [String] {
-        let chain = body.models ?? [body.model]
-        for model in chain where gateway.config.models[model] == nil {
+        let models = gateway.config.models
+        let asked = body.models ?? [body.model]
+        for model in asked where models[model] == nil {
             throw .modelNotFound(model)
         }
-        for model in chain where !caller.preset.allows(model) {
+        for model in asked where !caller.preset.allows(model) {
             throw .modelNotAllowed(model, preset: caller.key.preset)
+        }
+        var chain: [String] = []
+        for model in asked where !chain.contains(model) { chain.append(model) }
+        if body.models == nil {
+            for fallback in models[body.model]!.fallbacks where models[fallback] != nil && caller.preset.allows(fallback) && !chain.contains(fallback) {
+                chain.append(fallback)
+            }
         }
         return chain
     }

@@ -1,5 +1,6 @@
 import Logging
 import SluiceCore
+import Synchronization
 import SluiceProviders
 import SluiceStore
 
@@ -16,6 +17,9 @@ public final class Gateway: Sendable {
     public let counters: any CounterStore
     /// Balances, reservations and unwritten debits.
     public let credits = CreditGate()
+    /// Consecutive failures and cooldowns per deployment, shared by every request.
+    let cooldowns: Mutex<CooldownBook>
+    let retryPolicy: RetryPolicy
     let clock: WallClock
     let logger: Logger
 
@@ -30,6 +34,8 @@ public final class Gateway: Sendable {
         self.usage = UsageRecorder()
         self.clock = clock
         self.logger = logger
+        self.retryPolicy = RetryPolicy(config.retry)
+        self.cooldowns = Mutex(CooldownBook(afterFailures: config.retry.cooldownAfterFailures, cooldownMs: Int64(config.retry.cooldownSeconds) * 1000))
     }
 
     /// The key a request authenticates with, and what it belongs to.
