@@ -45,6 +45,9 @@ final class TestGateway: Sendable {
         config.server.listen = ListenAddress(host: "127.0.0.1", port: 0)
         config.storage.flushIntervalMs = 50
         config.retry.attemptTimeoutSeconds = 5
+        // Short backoffs keep retrying tests quick; tests about waiting set their own.
+        config.retry.baseDelayMs = 20
+        config.retry.maxDelayMs = 200
         // A preset with no limits, for tests about something else.
         config.presets["open"] = PresetConfig()
         configure(&config)
