@@ -4,7 +4,7 @@ public enum RetryAfterValue {
     /// when the value is neither form.
     public static func milliseconds(_ value: some StringProtocol, nowMs: Int64) -> Int64? {
         let text = String(Substring(value).drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-        if let seconds = Int64(text), seconds >= 0 {
+        if text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }), let seconds = Int64(text) {
             return seconds.multipliedReportingOverflow(by: 1000).overflow ? .max : seconds * 1000
         }
         guard let dateMs = httpDateMs(text) else { return nil }

@@ -83,7 +83,7 @@ public struct RetryLoop: Sendable {
         guard let lastFailure else {
             return .finished(.allCoolingDown(retryAfterMs: max(1, (earliestCooldownEndMs ?? nowMs) - nowMs)))
         }
-        let cooldownWait = earliestCooldownEndMs.map { max(1, $0 - nowMs) }
+        let cooldownWait = earliestCooldownEndMs.flatMap { $0 > nowMs ? $0 - nowMs : nil }
         return .finished(.exhausted(last: lastFailure, attempts: attempts, retryAfterMs: lastFailure.retryAfterMs ?? cooldownWait))
     }
 
@@ -94,7 +94,10 @@ public struct RetryLoop: Sendable {
         case .returnToCaller:
             stopped = true
         case .skipDeployment:
+            // The deployment is out for this request; the model's other deployments still get
+            // its full number of attempts.
             if let current { skipped.insert(current) }
+            attemptsOnModel -= 1
         case .retry:
             if let retryAfter = failure.retryAfterMs {
                 if retryAfter > policy.maxRetryAfterMs {
@@ -102,7 +105,7 @@ public struct RetryLoop: Sendable {
                 } else {
                     pendingWaitMs = retryAfter
                 }
-            } else {
+            } else if attemptsOnModel < policy.maxAttempts {
                 pendingWaitMs = policy.backoffMs(retry: attemptsOnModel - 1, using: &random)
             }
         }
