@@ -31,16 +31,14 @@ struct CreditsEndToEndTests {
             let key = try await Self.key(gateway, account: "tight", balance: "0.01")
             // gpt-4o with max_tokens 100 reserves 3×2500 + 100×10000 = 1,007,500 nano-dollars and really costs 5×2500 + 12×10000 = 132,500.
             let body = chatBody(model: "gpt-4o", extra: #","max_tokens":100"#)
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<500 { group.addTask { try await gateway.send("/v1/chat/completions", key: key, body: body, client: client).status } }
-                var all: [Int] = []
-                for try await status in group { all.append(status) }
-                return all
+            let statuses = try await withClient { client in
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<500 { group.addTask { try await gateway.send("/v1/chat/completions", key: key, body: body, client: client).status } }
+                    var all: [Int] = []
+                    for try await status in group { all.append(status) }
+                    return all
+                }
             }
-            try await client.shutdown()
             let admitted = statuses.filter { $0 == 200 }.count
             let unexpected = statuses.filter { $0 != 200 && $0 != 402 }
             #expect(unexpected.isEmpty)

@@ -18,21 +18,19 @@ struct RateLimitEndToEndTests {
     @Test("2,000 concurrent requests against a quota of 100: exactly 100 admitted, the rest 429 with Retry-After, no 5xx")
     func exactUnderConcurrency() async throws {
         try await Self.withLimits(PresetConfig(rpm: 100)) { gateway, key in
-            var configuration = HTTPClient.Configuration()
-            configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
-            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-            let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
-                for _ in 0..<2_000 {
-                    group.addTask {
-                        let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(), client: client)
-                        return (response.status, response.headers.first(name: "retry-after"))
+            let statuses = try await withClient { client in
+                try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+                    for _ in 0..<2_000 {
+                        group.addTask {
+                            let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(), client: client)
+                            return (response.status, response.headers.first(name: "retry-after"))
+                        }
                     }
+                    var all: [(Int, String?)] = []
+                    for try await result in group { all.append(result) }
+                    return all
                 }
-                var all: [(Int, String?)] = []
-                for try await result in group { all.append(result) }
-                return all
             }
-            try await client.shutdown()
             #expect(statuses.filter { $0.0 == 200 }.count == 100)
             #expect(statuses.filter { $0.0 == 429 }.count == 1_900)
             #expect(statuses.filter { $0.0 == 429 }.allSatisfy { ($0.1.flatMap(Int.init) ?? 0) >= 1 })

@@ -169,6 +169,22 @@ func withGateway(configure: (inout SluiceConfig) -> Void = { _ in }, _ body: (Te
     try await gateway.stop()
 }
 
+/// Runs `body` with its own HTTP client of up to `connections` connections, shut down however
+/// `body` ends (a client dropped without shutdown traps in AsyncHTTPClient's debug builds).
+func withClient<T>(connections: Int = 64, _ body: (HTTPClient) async throws -> T) async throws -> T {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    do {
+        let result = try await body(client)
+        try await client.shutdown()
+        return result
+    } catch {
+        try? await client.shutdown()
+        throw error
+    }
+}
+
 /// A chat request body.
 func chatBody(model: String = "gpt-4o-mini", content: String = "hello there", stream: Bool = false, extra: String = "") -> String {
     "{\"model\":\"\(model)\",\"messages\":[{\"role\":\"user\",\"content\":\"\(content)\"}]\(stream ? ",\"stream\":true" : "")\(extra)}"
