@@ -25,18 +25,23 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/postgres-kit.git", from: "2.17.0"),
     ],
     targets: [
         // Pure logic: config model and validation, errors, money, keys. No I/O, no dependencies.
         .target(name: "SluiceCore", swiftSettings: swiftSettings),
 
-        // The ledger (accounts, keys, usage rows) over SQLKit.
+        // The ledger (accounts, keys, usage rows) over SQLKit on SQLite or PostgreSQL; rate-limit
+        // counters in memory or in Redis (a RESP client on SwiftNIO).
         .target(
             name: "SluiceStore",
             dependencies: [
                 "SluiceCore",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,7 +100,11 @@ let package = Package(
         ),
 
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "SluiceStoreTests", dependencies: ["SluiceStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SluiceStoreTests",
+            dependencies: ["SluiceStore", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SluiceMockUpstreamTests",
             dependencies: [
