@@ -16,6 +16,9 @@ public final class UpstreamClient: Sendable {
         configuration.decompression = .disabled
         // Redirects would replay a POST somewhere the operator did not configure.
         configuration.redirectConfiguration = .disallow
+        // No tracer: the default no-op one still wraps every call in a span (about 2% of a
+        // proxied request's CPU time in the benchmark).
+        configuration.tracing.tracer = nil
         self.http = HTTPClient(eventLoopGroup: eventLoopGroup, configuration: configuration)
     }
 

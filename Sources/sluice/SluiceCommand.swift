@@ -1,7 +1,6 @@
 import ArgumentParser
 
-/// `sluice`: the gateway server and its administration.
-@main
+/// `sluice`: the gateway server and its administration. Started by `main.swift`.
 struct SluiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",

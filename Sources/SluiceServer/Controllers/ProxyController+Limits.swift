@@ -34,7 +34,7 @@ extension ProxyController {
         let values = request.headers[values: .heliconePolicy]
         if !values.isEmpty {
             do {
-                policies = try PolicyParser.parseList(values.joined(separator: ","))
+                policies = try gateway.policyHeaders.policies(for: values.count == 1 ? values[0] : values.joined(separator: ","))
             } catch {
                 throw GatewayError(status: 400, code: .invalidRateLimitPolicy,
                                    message: "Invalid Helicone-RateLimit-Policy: \(error.message)", param: "Helicone-RateLimit-Policy")

@@ -20,6 +20,8 @@ public final class Gateway: Sendable {
     /// Consecutive failures and cooldowns per deployment, shared by every request.
     let cooldowns: Mutex<CooldownBook>
     let retryPolicy: RetryPolicy
+    /// Callers' `Helicone-RateLimit-Policy` values, parsed once.
+    let policyHeaders = PolicyHeaderCache()
     let clock: WallClock
     let logger: Logger
 
@@ -51,11 +53,9 @@ public final class Gateway: Sendable {
         guard let authorization else {
             throw .invalidAPIKey("Missing API key: send `Authorization: Bearer sk-sluice-...`")
         }
-        let bearerPrefix = "Bearer "
-        guard authorization.count > bearerPrefix.count, authorization.prefix(bearerPrefix.count).lowercased() == bearerPrefix.lowercased() else {
+        guard let text = Self.bearerCredentials(authorization) else {
             throw .invalidAPIKey("Malformed Authorization header: expected `Bearer sk-sluice-...`")
         }
-        let text = authorization.dropFirst(bearerPrefix.count).trimmingSpaces()
         // Malformed keys are refused before any hashing or lookup.
         guard APIKeyFormat.environment(of: text) != nil else { throw .invalidAPIKey() }
         let digest = KeyDigest(of: text)
@@ -100,8 +100,18 @@ public final class Gateway: Sendable {
     }
 }
 
-extension Substring {
-    func trimmingSpaces() -> String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+extension Gateway {
+    /// What follows `Bearer ` (any case) in an Authorization header, without surrounding spaces;
+    /// nil when the scheme is not Bearer or nothing follows. Read as bytes: it runs on every request.
+    static func bearerCredentials(_ header: String) -> String? {
+        let bytes = header.utf8
+        let scheme = "bearer ".utf8
+        guard bytes.count > scheme.count else { return nil }
+        // `| 0x20` lower-cases ASCII letters and leaves the space a space.
+        guard zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else { return nil }
+        let rest = bytes.dropFirst(scheme.count)
+        guard let first = rest.firstIndex(where: { $0 != UInt8(ascii: " ") }),
+              let last = rest.lastIndex(where: { $0 != UInt8(ascii: " ") }) else { return nil }
+        return String(Substring(header.utf8[first...last]))
     }
 }
