@@ -49,7 +49,7 @@ struct KeysCommand: AsyncParsableCommand {
             var table = TextTable("ID", "PREFIX", "ACCOUNT", "ENV", "PRESET", "NAME", "CREATED", "EXPIRES", "STATUS")
             for key in keys {
                 func text(_ name: String) -> String { key[name] as? String ?? "-" }
-                func time(_ name: String) -> String { formatTime((key[name] as? NSNumberConvertible)?.int64Value) }
+                func time(_ name: String) -> String { formatTime((key[name] as? any NSNumberConvertible)?.int64Value) }
                 table.add(text("id"), text("prefix") + "…", text("account"), text("env"), text("preset"), text("name"),
                           time("created_at_ms"), time("expires_at_ms"), text("status"))
             }

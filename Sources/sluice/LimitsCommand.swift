@@ -42,9 +42,9 @@ struct LimitsCommand: AsyncParsableCommand {
         }
         var table = TextTable("KEY", "LIMIT", "SEGMENT", "USED", "QUOTA", "REMAINING", "RESET")
         for row in rows {
-            func number(_ name: String) -> String { (row[name] as? NSNumberConvertible).map { String($0.int64Value) } ?? "-" }
+            func number(_ name: String) -> String { (row[name] as? any NSNumberConvertible).map { String($0.int64Value) } ?? "-" }
             table.add(row["key_id"] as? String ?? "", row["limit"] as? String ?? "", row["segment"] as? String ?? "-",
-                      number("used"), number("quota"), number("remaining"), (row["reset_s"] as? NSNumberConvertible).map { "\($0.int64Value)s" } ?? "-")
+                      number("used"), number("quota"), number("remaining"), (row["reset_s"] as? any NSNumberConvertible).map { "\($0.int64Value)s" } ?? "-")
         }
         print(rows.isEmpty ? "No live counters." : table.render())
     }

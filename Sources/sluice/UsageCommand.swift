@@ -25,7 +25,7 @@ struct UsageCommand: AsyncParsableCommand {
         }
         var table = TextTable(grouping.description.uppercased(), "REQUESTS", "INPUT TOKENS", "OUTPUT TOKENS", "COST", "ERRORS", "RATE LIMITED")
         for row in rows {
-            func number(_ name: String) -> String { (row[name] as? NSNumberConvertible).map { String($0.int64Value) } ?? "0" }
+            func number(_ name: String) -> String { (row[name] as? any NSNumberConvertible).map { String($0.int64Value) } ?? "0" }
             let cost = NanoDollars(Int64((((row["cost_usd"] as? Double) ?? 0) * Double(NanoDollars.perDollar)).rounded()))
             table.add(row["group"] as? String ?? "", number("requests"), number("input_tokens"), number("output_tokens"),
                       cost.formatted(decimals: 6), number("errors"), number("rate_limited"))
@@ -41,9 +41,9 @@ struct UsageCommand: AsyncParsableCommand {
         }
         var table = TextTable("MINUTE (UTC)", "REQUESTS", "ERRORS", "RATE LIMITED", "TOKENS", "COST")
         for point in points {
-            func number(_ name: String) -> String { (point[name] as? NSNumberConvertible).map { String($0.int64Value) } ?? "0" }
+            func number(_ name: String) -> String { (point[name] as? any NSNumberConvertible).map { String($0.int64Value) } ?? "0" }
             let cost = NanoDollars(Int64((((point["cost_usd"] as? Double) ?? 0) * Double(NanoDollars.perDollar)).rounded()))
-            table.add(formatTime((point["minute_ms"] as? NSNumberConvertible)?.int64Value), number("requests"), number("errors"),
+            table.add(formatTime((point["minute_ms"] as? any NSNumberConvertible)?.int64Value), number("requests"), number("errors"),
                       number("rate_limited"), number("tokens"), cost.formatted(decimals: 6))
         }
         print(points.isEmpty ? "No requests in the last \(since)." : table.render())

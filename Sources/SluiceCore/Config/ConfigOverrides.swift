@@ -3,7 +3,7 @@
 public enum ConfigOverrides {
     static let sections: [(prefix: String, section: String, keys: Set<String>)] = [
         ("SLUICE_SERVER_", "server", ["listen", "admin_key_env", "max_body_bytes"]),
-        ("SLUICE_STORAGE_", "storage", ["ledger", "counters", "on_counter_store_failure", "flush_interval_ms"]),
+        ("SLUICE_STORAGE_", "storage", ["ledger", "counters", "on_counter_store_failure", "flush_interval_ms", "counter_timeout_ms"]),
     ]
 
     /// The tree with every override applied, and a problem for each variable that names no key.

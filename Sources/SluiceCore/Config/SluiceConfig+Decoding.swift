@@ -52,7 +52,7 @@ extension SluiceConfig {
 
     static func decodeStorage(_ reader: ConfigReader, baseDirectory: String) -> StorageConfig {
         var storage = StorageConfig()
-        _ = reader.mapping(allowed: ["ledger", "counters", "on_counter_store_failure", "flush_interval_ms"])
+        _ = reader.mapping(allowed: ["ledger", "counters", "on_counter_store_failure", "flush_interval_ms", "counter_timeout_ms"])
         if let ledger = reader["ledger"].string() {
             if let location = LedgerLocation(parsing: ledger, baseDirectory: baseDirectory) { storage.ledger = location } else {
                 reader["ledger"].report("must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE, not \"\(ledger)\"")
@@ -67,6 +67,7 @@ extension SluiceConfig {
         }
         if let mode = reader["on_counter_store_failure"].choice(CounterStoreFailureMode.self) { storage.onCounterStoreFailure = mode }
         if let interval = reader["flush_interval_ms"].integer(in: 1...60_000) { storage.flushIntervalMs = interval }
+        if let timeout = reader["counter_timeout_ms"].integer(in: 1...10_000) { storage.counterTimeoutMs = timeout }
         return storage
     }
 

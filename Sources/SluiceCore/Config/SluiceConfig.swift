@@ -63,6 +63,9 @@ public struct StorageConfig: Sendable, Equatable {
     public var counters: CounterStoreLocation = .memory
     public var onCounterStoreFailure: CounterStoreFailureMode = .local
     public var flushIntervalMs: Int = 200
+    /// How long a Redis counter call may take before it counts as a failure (SPEC §7: a hung
+    /// Redis must not stall requests for long).
+    public var counterTimeoutMs: Int = 250
     public init() {}
 }
 
