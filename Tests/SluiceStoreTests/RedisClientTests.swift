@@ -39,14 +39,16 @@ struct RedisClientTests {
             _ = try await store.decide(rpm(10), shard: "key_a", nowMs: 0)
         }
         let took = ContinuousClock.now - started
-        // Alone this takes ~260 ms; the margin is for a 2-core host running every other suite at
-        // once, where resuming the awaiting task can wait seconds. A hang would never end.
-        #expect(took < .milliseconds(5_250), "took \(took)")
+        // The error value shows the 250 ms timeout fired on the event loop. Alone this test takes
+        // ~260 ms per call; the wall-clock bound is loose because on a 2-core host running every
+        // other suite at once (2,000-task tests) resuming the awaiting task can take seconds. It
+        // only has to tell a timeout from a hang.
+        #expect(took < .seconds(15), "took \(took)")
         #expect(RedisError.timeout(endpoint: "127.0.0.1:6379", ms: 250).description == "redis at 127.0.0.1:6379 did not answer within 250 ms")
         // Straight after, the client backs off rather than making the next caller wait too.
         let again = ContinuousClock.now
         await #expect(throws: RedisError.self) { _ = try await store.decide(rpm(10), shard: "key_a", nowMs: 0) }
-        #expect(ContinuousClock.now - again < .milliseconds(5_250))
+        #expect(ContinuousClock.now - again < .seconds(15))
         await client.shutdown()
         await silent.close()
     }

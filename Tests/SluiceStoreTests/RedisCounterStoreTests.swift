@@ -99,7 +99,7 @@ struct RedisCounterStoreTests {
     func threeGateways(limit: String) async throws {
         guard let url = RedisTestSupport.requireURL() else { return }
         let prefix = RedisTestSupport.uniquePrefix()
-        let clients = (0..<3).map { _ in RedisClient(url: url, commandTimeout: .seconds(5), connections: 2) }
+        let clients = (0..<3).map { _ in RedisClient(url: url, commandTimeout: .seconds(30), connections: 2) }
         let stores = clients.map { RedisCounterStore(client: $0, keyPrefix: prefix) }
         let checks = limit == "rpm" ? rpm(100) : [LimitCheck(counterKey: "key_a|concurrent", name: "concurrent", kind: .concurrency, mode: .whole,
                                                              quota: 100, amount: 1, unit: .concurrentRequests, summary: "")]

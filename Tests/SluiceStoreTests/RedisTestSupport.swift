@@ -53,8 +53,10 @@ enum RedisTestSupport {
     static func withStore(timeSource: RedisCounterStore.TimeSource, leaseTimeout: Duration = .seconds(30 * 86_400),
                           _ body: (RedisCounterStore, RedisClient) async throws -> Void) async throws {
         guard let url = requireURL() else { return }
-        // Generous: the tests share two cores with builds; the timeout has tests of its own.
-        let client = RedisClient(url: url, commandTimeout: .seconds(5), connections: 2)
+        // Generous: these tests are about what is decided, not how fast, and run 2,000 decisions
+        // deep in one pipeline on a busy 2-core host (queueing counts toward the timeout). The
+        // timeout has tests of its own.
+        let client = RedisClient(url: url, commandTimeout: .seconds(30), connections: 2)
         let prefix = uniquePrefix()
         let store = RedisCounterStore(client: client, keyPrefix: prefix, leaseTimeout: leaseTimeout, timeSource: timeSource)
         do {
