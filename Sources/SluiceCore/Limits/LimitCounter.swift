@@ -52,7 +52,7 @@ public enum LimitCounter: Sendable, Equatable {
     }
 
     /// Seconds until this request would be admitted by this counter (at least 1).
-    func retryAfterSeconds(_ check: LimitCheck, nowMs: Int64) -> Int {
+    public func retryAfterSeconds(_ check: LimitCheck, nowMs: Int64) -> Int {
         let ms: Int64
         switch self {
         case .rolling(let window):
