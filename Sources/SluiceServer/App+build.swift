@@ -40,17 +40,15 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     -> (application: some ApplicationProtocol, gateway: Gateway) {
     // Parts of the configuration this version cannot serve yet are refused, not half-served.
     var unsupported: [ConfigProblem] = []
-    if case .redis = config.storage.counters {
-        unsupported.append(ConfigProblem(path: "storage.counters", message: "Redis counters are not available in this version; use memory"))
-    }
     for (name, provider) in config.providers.sorted(by: { $0.key < $1.key }) where provider.kind == .anthropic {
         unsupported.append(ConfigProblem(path: "providers.\(name).kind", message: "anthropic providers are not available in this version; use an OpenAI-compatible endpoint"))
     }
     guard unsupported.isEmpty else { throw ConfigError(problems: unsupported) }
     let upstream = UpstreamClient()
-    let counters = MemoryCounterStore()
-    let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, counters: counters, upstream: upstream,
-                          clock: options.clock, logger: logger)
+    let metrics = GatewayMetrics(failureMode: config.storage.onCounterStoreFailure.rawValue)
+    let counters = try CounterStoreSetup(config.storage, clock: options.clock, metrics: metrics, logger: logger)
+    let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, counters: counters.store, upstream: upstream,
+                          metrics: metrics, clock: options.clock, logger: logger)
     let refresher = KeyCacheRefresher(gateway: gateway, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
     // Load every key before the first request so the cache, not the ledger, answers.
     try await refresher.refresh(sinceMs: 0)
@@ -59,7 +57,7 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     router.add(middleware: RequestEdgeMiddleware())
     HealthController(gateway: gateway).addRoutes(to: router)
     ProxyController(gateway: gateway).addRoutes(to: router)
-    AdminController(operations: AdminOperations(ledger: ledger, config: config, nowMs: options.clock.nowMs), counters: counters,
+    AdminController(operations: AdminOperations(ledger: ledger, config: config, nowMs: options.clock.nowMs), counters: counters.store,
                     clock: options.clock, adminKey: options.adminKey)
         .addRoutes(to: router)
 
@@ -72,7 +70,8 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     )
     application.addServices(options.extraServices)
     application.addServices(flusher, refresher, UpstreamClientService(client: upstream),
-                            CounterSweeper(store: counters, clock: options.clock, interval: .seconds(10)))
+                            CounterSweeper(store: counters.memory, clock: options.clock, interval: .seconds(10)))
+    if let redis = counters.redis { application.addServices(RedisClientService(client: redis)) }
     return (application, gateway)
 }
 
@@ -83,5 +82,15 @@ struct UpstreamClientService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await client.shutdown()
+    }
+}
+
+/// Closes the Redis connections when the server stops (after the HTTP server has drained).
+struct RedisClientService: Service {
+    let client: RedisClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await client.shutdown()
     }
 }

@@ -67,7 +67,7 @@ struct ConfigOverridesTests {
             Issue.record("expected a ConfigError")
         } catch {
             #expect(error.problems.map(\.description) == [
-                "SLUICE_STORAGE_COLOUR: unknown setting storage.colour (expected one of: counters, flush_interval_ms, ledger, on_counter_store_failure)",
+                "SLUICE_STORAGE_COLOUR: unknown setting storage.colour (expected one of: counter_timeout_ms, counters, flush_interval_ms, ledger, on_counter_store_failure)",
                 "server.listen: must be HOST:PORT, such as 127.0.0.1:8080, not \"nowhere\"",
                 "storage.flush_interval_ms: must be between 1 and 60000, not 0",
             ])

@@ -1,8 +1,9 @@
 import Hummingbird
 import NIOCore
+import SluiceStore
 
-/// `/healthz` (the process answers) and `/readyz` (its ledger and counter store answer too).
-/// Neither needs a key, so orchestrators can probe them.
+/// `/healthz` (the process answers), `/readyz` (its ledger and counter store answer too) and
+/// `/metrics` (Prometheus). None needs a key, so orchestrators and scrapers can reach them.
 struct HealthController {
     let gateway: Gateway
 
@@ -12,8 +13,17 @@ struct HealthController {
         }
         router.get("/readyz") { _, _ in
             let ledgerOK = await gateway.ledger.isReachable()
-            let body = "{\"status\":\"\(ledgerOK ? "ready" : "not ready")\",\"ledger\":\(ledgerOK),\"counters\":true}"
-            return Self.json(ledgerOK ? .ok : .serviceUnavailable, body)
+            // A shared counter store is reported as the failure wrapper last found it: probing
+            // Redis here would cost a command timeout per probe while it hangs.
+            let countersOK = (gateway.counters as? FailoverCounterStore)?.isPrimaryHealthy ?? true
+            let ready = ledgerOK && countersOK
+            let body = "{\"status\":\"\(ready ? "ready" : "not ready")\",\"ledger\":\(ledgerOK),\"counters\":\(countersOK)}"
+            return Self.json(ready ? .ok : .serviceUnavailable, body)
+        }
+        router.get("/metrics") { _, _ in
+            let text = gateway.metrics.render(counters: gateway.counters)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
     }
 

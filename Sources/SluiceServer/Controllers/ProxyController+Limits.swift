@@ -71,8 +71,11 @@ extension ProxyController {
             decision = try await gateway.counters.decide(checks, shard: caller.key.id, nowMs: gateway.clock.nowMs())
         } catch {
             credit.map { gateway.credits.settle(account: $0.account, reserved: $0.reserved, actual: .zero) }
-            gateway.logger.error("counter store failed", metadata: ["sluice.error": "\(error)"])
-            throw GatewayError(status: 503, code: .counterStoreUnavailable, message: "The rate-limit counter store is unavailable; try again shortly", retryAfterSeconds: 1)
+            // `closed` mode: the outage was logged once when it began, not once per request.
+            let retryAfter = (error as? CounterStoreUnavailable)?.retryAfterSeconds ?? 1
+            if !(error is CounterStoreUnavailable) { gateway.logger.error("counter store failed", metadata: ["sluice.error": "\(error)"]) }
+            throw GatewayError(status: 503, code: .counterStoreUnavailable,
+                               message: "The rate-limit counter store is unavailable; try again in \(retryAfter) s", retryAfterSeconds: retryAfter)
         }
         switch decision {
         case .admitted(let reservations, let states):

@@ -15,6 +15,8 @@ public final class Gateway: Sendable {
     public let usage: UsageRecorder
     /// Rate-limit counters.
     public let counters: any CounterStore
+    /// What `/metrics` reports.
+    public let metrics: GatewayMetrics
     /// Balances, reservations and unwritten debits.
     public let credits = CreditGate()
     /// Consecutive failures and cooldowns per deployment, shared by every request.
@@ -26,8 +28,9 @@ public final class Gateway: Sendable {
     let logger: Logger
 
     init(config: SluiceConfig, providerSecrets: [String: Secret], ledger: Ledger, counters: any CounterStore, upstream: UpstreamClient,
-         clock: WallClock, logger: Logger) {
+         metrics: GatewayMetrics, clock: WallClock, logger: Logger) {
         self.counters = counters
+        self.metrics = metrics
         self.config = config
         self.providerSecrets = providerSecrets
         self.ledger = ledger
