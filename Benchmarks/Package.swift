@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Micro-benchmarks of Sluice, kept out of the main package so `swift test` never builds them
-// (nor ordo-one/benchmark). Run them with `scripts/bench-limits`.
+// (nor ordo-one/benchmark). Run them with `scripts/bench-limits` and `scripts/bench-counters`.
 let package = Package(
     name: "sluice-benchmarks",
     platforms: [.macOS(.v14)],
@@ -23,6 +23,16 @@ let package = Package(
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]
+        ),
+        // The counter stores side by side: decide + settle per second in memory and in Redis at
+        // 1, 16 and 64 requests in flight, and Redis round trips per request. A plain executable
+        // that prints a markdown table (requests in flight don't fit ordo-one's per-iteration model).
+        .executableTarget(
+            name: "CounterStores",
+            dependencies: [
+                .product(name: "SluiceLimits", package: "sluice"),
+            ],
+            path: "Benchmarks/CounterStores"
         ),
     ]
 )
