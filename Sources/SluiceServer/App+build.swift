@@ -51,7 +51,7 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
                           metrics: metrics, clock: options.clock, logger: logger)
     let refresher = KeyCacheRefresher(gateway: gateway, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
     // Load every key before the first request so the cache, not the ledger, answers.
-    try await refresher.refresh(sinceMs: 0)
+    try await refresher.refresh()
 
     let router = Router(context: SluiceRequestContext.self)
     router.add(middleware: RequestEdgeMiddleware())

@@ -5,6 +5,9 @@
 /// that covers its estimated cost, which is then reserved; when it ends, the reservation is
 /// released and the real cost becomes a debit. So the balance can go below zero only by the sum
 /// of (real − reserved) of the calls in flight. Pure: the server keeps it under a lock.
+///
+/// With several instances on one ledger (lease mode, `CreditBook+Leases`), `ledgerBalance` is
+/// this instance's lease on the balance rather than the balance itself.
 public struct CreditBook: Sendable, Equatable {
     public struct Account: Sendable, Equatable {
         /// The balance in the ledger as last read; nil = unlimited.
@@ -15,6 +18,11 @@ public struct CreditBook: Sendable, Equatable {
         public var unwrittenDebits: Int64 = 0
         /// Estimated costs of calls in flight.
         public var reserved: Int64 = 0
+        /// Lease mode: when the lease expires in the ledger; nil when none is held.
+        public var leaseExpiresAtMs: Int64?
+        /// Lease mode: the last reservation, to tell a lease in use (renewed) from an idle one
+        /// (given back).
+        public var lastReservedAtMs: Int64?
 
         public init(ledgerBalance: NanoDollars?, version: Int64) {
             self.ledgerBalance = ledgerBalance
@@ -27,12 +35,22 @@ public struct CreditBook: Sendable, Equatable {
         }
     }
 
-    public private(set) var accounts: [String: Account] = [:]
+    public internal(set) var accounts: [String: Account] = [:]
+    /// Lease timings in lease mode; nil when this instance is the ledger's only spender.
+    public let leasePolicy: CreditLeasePolicy?
 
-    public init() {}
+    /// A book for the only instance spending from the ledger (`leases` nil), or for one of
+    /// several that each spend from a lease on the balance.
+    public init(leases: CreditLeasePolicy? = nil) {
+        self.leasePolicy = leases
+    }
 
     /// Records a balance read from the ledger, unless a newer one is already known.
     public mutating func applyLedger(account: String, balance: NanoDollars?, version: Int64) {
+        if leasePolicy != nil {
+            applyLedgerInLeaseMode(account: account, balance: balance)
+            return
+        }
         if var known = accounts[account] {
             guard version > known.version else { return }
             known.ledgerBalance = balance
@@ -45,11 +63,15 @@ public struct CreditBook: Sendable, Equatable {
 
     /// Reserves `cost` if the account's available balance covers it; returns what was left
     /// (before the reservation) when it does not. Unknown accounts have nothing.
-    public mutating func reserve(account: String, cost: NanoDollars) -> CreditDecision {
+    ///
+    /// In lease mode only a lease still usable at `nowMs` counts; without a time (the default)
+    /// no lease is usable, so a caller that forgets the clock is refused rather than overspends.
+    public mutating func reserve(account: String, cost: NanoDollars, nowMs: Int64 = .max) -> CreditDecision {
         guard var known = accounts[account] else { return .insufficient(available: .zero) }
-        guard let available = known.available else { return .unlimited }
+        guard let available = spendable(known, nowMs: nowMs) else { return .unlimited }
         guard available.value >= cost.value else { return .insufficient(available: available) }
         known.reserved += cost.value
+        if leasePolicy != nil { known.lastReservedAtMs = nowMs }
         accounts[account] = known
         return .reserved(cost)
     }

@@ -59,7 +59,7 @@ extension ProxyController {
                                              segments: segments, estimate: estimate)
         let account = caller.key.account
         var credit: CreditHold?
-        switch gateway.credits.reserve(account: account, cost: estimate.cost) {
+        switch try await gateway.credits.reserve(account: account, cost: estimate.cost) {
         case .reserved(let cost): credit = CreditHold(account: account, reserved: cost)
         case .unlimited: break
         case .insufficient(let available):

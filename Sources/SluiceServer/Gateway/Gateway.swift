@@ -17,8 +17,8 @@ public final class Gateway: Sendable {
     public let counters: any CounterStore
     /// What `/metrics` reports.
     public let metrics: GatewayMetrics
-    /// Balances, reservations and unwritten debits.
-    public let credits = CreditGate()
+    /// Balances (or, on PostgreSQL, leases on them), reservations and unwritten debits.
+    public let credits: CreditGate
     /// Consecutive failures and cooldowns per deployment, shared by every request.
     let cooldowns: Mutex<CooldownBook>
     let retryPolicy: RetryPolicy
@@ -39,6 +39,13 @@ public final class Gateway: Sendable {
         self.usage = UsageRecorder()
         self.clock = clock
         self.logger = logger
+        // Several instances can share a PostgreSQL ledger, so there each spends from a lease;
+        // a SQLite ledger has one spender, which keeps deciding from the balance in memory.
+        if case .postgres = ledger.location {
+            self.credits = CreditGate(leaseLedger: ledger, nowMs: clock.nowMs)
+        } else {
+            self.credits = CreditGate(nowMs: clock.nowMs)
+        }
         self.retryPolicy = RetryPolicy(config.retry)
         self.cooldowns = Mutex(CooldownBook(afterFailures: config.retry.cooldownAfterFailures, cooldownMs: Int64(config.retry.cooldownSeconds) * 1000))
     }

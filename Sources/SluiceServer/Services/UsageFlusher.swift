@@ -18,8 +18,12 @@ struct UsageFlusher: Service {
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             try? await gracefulSleep(interval)
             await flush()
+            await credits.keepLeases(logger: logger)
         }
         await finalFlush()
+        // Leases given back, so other instances can spend the money at once rather than after
+        // the leases lapse.
+        await credits.keepLeases(all: true, logger: logger)
     }
 
     private func gracefulSleep(_ duration: Duration) async throws {
@@ -34,7 +38,7 @@ struct UsageFlusher: Service {
         let rows = recorder.takeAll()
         guard !rows.isEmpty else { return true }
         do {
-            credits.written(try await ledger.insertUsage(rows))
+            credits.written(try await ledger.insertUsage(rows, leaseHolder: credits.leaseHolder))
             return true
         } catch {
             recorder.putBack(rows)

@@ -8,15 +8,18 @@ extension Ledger {
         guard Self.isValidName(name) else {
             throw LedgerError.invalid("account name \"\(name)\" must be 1 to 64 letters, digits, '-', '_' or '.'")
         }
-        return try await withConnection { database in
-            if try await database.raw("SELECT name FROM accounts WHERE name = \(bind: name)").first() != nil {
-                throw LedgerError.conflict("account \"\(name)\" already exists")
-            }
-            try await database.raw("""
-                INSERT INTO accounts (name, balance_nanos, created_at, updated_at)
-                VALUES (\(bind: name), \(bind: balance?.value), \(bind: now), \(bind: now))
-                """).run()
-            return AccountRecord(name: name, balance: balance, createdAtMs: now, updatedAtMs: now)
+        return try await inTransaction { database in
+            let seq = try await Self.nextChangeSeq(database)
+            // ON CONFLICT rather than a prior SELECT: two instances creating the same name at
+            // once get one account and one clear conflict, not a constraint error.
+            let inserted = try await database.raw("""
+                INSERT INTO accounts (name, balance_nanos, created_at, updated_at, change_seq)
+                VALUES (\(bind: name), \(bind: balance?.value), \(bind: now), \(bind: now), \(bind: seq))
+                ON CONFLICT (name) DO NOTHING
+                RETURNING name
+                """).first()
+            guard inserted != nil else { throw LedgerError.conflict("account \"\(name)\" already exists") }
+            return AccountRecord(name: name, balance: balance, createdAtMs: now, updatedAtMs: now, changeSeq: seq)
         }
     }
 
@@ -34,25 +37,24 @@ extension Ledger {
         }
     }
 
-    /// Accounts changed at or after `sinceMs`, for the server's cache refresh.
-    public func accountsChanged(sinceMs: Int64) async throws -> [AccountRecord] {
+    /// Accounts created or topped up after change-feed position `afterSeq` (-1 = every
+    /// account), in feed order, for the server's cache refresh (see `Ledger+Changes`).
+    public func accountsChanged(afterSeq: Int64) async throws -> [AccountRecord] {
         try await withConnection { database in
-            try await database.raw("SELECT * FROM accounts WHERE updated_at >= \(bind: sinceMs)").all().map(Self.account(from:))
+            try await database.raw("SELECT * FROM accounts WHERE change_seq > \(bind: afterSeq) ORDER BY change_seq").all().map(Self.account(from:))
         }
     }
 
     /// Adds `amount` to a limited account's balance (no effect on unlimited ones) and returns it.
     public func addCredits(account name: String, amount: NanoDollars, atMs now: Int64) async throws -> AccountRecord {
         try await inTransaction { database in
-            guard try await database.raw("SELECT name FROM accounts WHERE name = \(bind: name)").first() != nil else {
-                throw LedgerError.notFound("account \"\(name)\" does not exist")
-            }
-            try await database.raw("""
+            let seq = try await Self.nextChangeSeq(database)
+            guard let row = try await database.raw("""
                 UPDATE accounts SET balance_nanos = balance_nanos + \(bind: amount.value), updated_at = \(bind: now),
-                    balance_version = balance_version + 1
+                    balance_version = balance_version + 1, change_seq = \(bind: seq)
                 WHERE name = \(bind: name)
-                """).run()
-            guard let row = try await database.raw("SELECT * FROM accounts WHERE name = \(bind: name)").first() else {
+                RETURNING *
+                """).first() else {
                 throw LedgerError.notFound("account \"\(name)\" does not exist")
             }
             return try Self.account(from: row)
@@ -65,7 +67,8 @@ extension Ledger {
             balance: try row.decode(column: "balance_nanos", as: Int64?.self).map(NanoDollars.init),
             createdAtMs: try row.decode(column: "created_at", as: Int64.self),
             updatedAtMs: try row.decode(column: "updated_at", as: Int64.self),
-            balanceVersion: try row.decode(column: "balance_version", as: Int64.self)
+            balanceVersion: try row.decode(column: "balance_version", as: Int64.self),
+            changeSeq: try row.decode(column: "change_seq", as: Int64.self)
         )
     }
 

@@ -4,15 +4,16 @@ import SQLKit
 extension Ledger {
     /// Stores a new key record; the account must exist.
     public func insertKey(_ key: KeyRecord) async throws {
-        try await withConnection { database in
+        try await inTransaction { database in
             guard try await database.raw("SELECT name FROM accounts WHERE name = \(bind: key.account)").first() != nil else {
                 throw LedgerError.notFound("account \"\(key.account)\" does not exist")
             }
+            let seq = try await Self.nextChangeSeq(database)
             try await database.raw("""
-                INSERT INTO api_keys (id, digest, display_prefix, account, env, preset, name, created_at, expires_at, revoked_at, updated_at)
+                INSERT INTO api_keys (id, digest, display_prefix, account, env, preset, name, created_at, expires_at, revoked_at, updated_at, change_seq)
                 VALUES (\(bind: key.id), \(bind: key.digest.hex), \(bind: key.displayPrefix), \(bind: key.account),
                         \(bind: key.environment.rawValue), \(bind: key.preset), \(bind: key.name), \(bind: key.createdAtMs),
-                        \(bind: key.expiresAtMs), \(bind: key.revokedAtMs), \(bind: key.updatedAtMs))
+                        \(bind: key.expiresAtMs), \(bind: key.revokedAtMs), \(bind: key.updatedAtMs), \(bind: seq))
                 """).run()
         }
     }
@@ -37,19 +38,22 @@ extension Ledger {
         }
     }
 
-    /// Keys changed at or after `sinceMs`, for the server's cache refresh.
-    public func keysChanged(sinceMs: Int64) async throws -> [KeyRecord] {
+    /// Keys stored or revoked after change-feed position `afterSeq` (-1 = every key), in feed
+    /// order, for the server's cache refresh (see `Ledger+Changes`). Expiry needs no feed: every
+    /// instance checks `expires_at` at use.
+    public func keysChanged(afterSeq: Int64) async throws -> [KeyRecord] {
         try await withConnection { database in
-            try await database.raw("SELECT * FROM api_keys WHERE updated_at >= \(bind: sinceMs)").all().map(Self.key(from:))
+            try await database.raw("SELECT * FROM api_keys WHERE change_seq > \(bind: afterSeq) ORDER BY change_seq").all().map(Self.key(from:))
         }
     }
 
     /// Revokes a key; revoking a revoked key is a no-op. Returns the record.
     @discardableResult
     public func revokeKey(id: String, atMs now: Int64) async throws -> KeyRecord {
-        try await withConnection { database in
+        try await inTransaction { database in
+            let seq = try await Self.nextChangeSeq(database)
             try await database.raw("""
-                UPDATE api_keys SET revoked_at = \(bind: now), updated_at = \(bind: now)
+                UPDATE api_keys SET revoked_at = \(bind: now), updated_at = \(bind: now), change_seq = \(bind: seq)
                 WHERE id = \(bind: id) AND revoked_at IS NULL
                 """).run()
             guard let row = try await database.raw("SELECT * FROM api_keys WHERE id = \(bind: id)").first() else {
@@ -76,7 +80,8 @@ extension Ledger {
             createdAtMs: try row.decode(column: "created_at", as: Int64.self),
             expiresAtMs: try row.decode(column: "expires_at", as: Int64?.self),
             revokedAtMs: try row.decode(column: "revoked_at", as: Int64?.self),
-            updatedAtMs: try row.decode(column: "updated_at", as: Int64.self)
+            updatedAtMs: try row.decode(column: "updated_at", as: Int64.self),
+            changeSeq: try row.decode(column: "change_seq", as: Int64.self)
         )
     }
 }

@@ -12,14 +12,18 @@ extension Ledger {
 
     /// Writes usage rows and debits their cost from their accounts, in one transaction, and
     /// returns each debited account's balance afterwards. A failed batch changes nothing, so it
-    /// can be retried whole.
+    /// can be retried whole. A `leaseHolder` (an instance spending from balance leases) also
+    /// has the debits taken off its leases, and gets each lease back.
     @discardableResult
-    public func insertUsage(_ rows: [UsageRow]) async throws -> [AccountDebit] {
+    public func insertUsage(_ rows: [UsageRow], leaseHolder: String? = nil) async throws -> [AccountDebit] {
         guard !rows.isEmpty else { return [] }
+        // In request-id order, so two writers with overlapping batches (a retry racing its
+        // original on another connection) lock the same rows in the same order, never a cycle.
+        let ordered = rows.sorted { $0.requestID < $1.requestID }
         return try await inTransaction { database in
             // Only rows new to the ledger are debited, so a retried batch never charges twice.
             var inserted = Set<String>()
-            for chunk in stride(from: 0, to: rows.count, by: Self.usageRowsPerStatement).map({ rows[$0..<min($0 + Self.usageRowsPerStatement, rows.count)] }) {
+            for chunk in stride(from: 0, to: ordered.count, by: Self.usageRowsPerStatement).map({ ordered[$0..<min($0 + Self.usageRowsPerStatement, ordered.count)] }) {
                 var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
                 for row in chunk {
                     insert = insert.values([
@@ -42,14 +46,26 @@ extension Ledger {
             var costs: [String: Int64] = [:]
             for row in rows where row.cost.value != 0 && inserted.contains(row.requestID) { costs[row.account, default: 0] += row.cost.value }
             var debits: [AccountDebit] = []
+            // Accounts in name order, then their leases: the same lock order as `leaseCredits`.
             for (account, cost) in costs.sorted(by: { $0.key < $1.key }) {
-                try await database.raw("""
+                guard let row = try await database.raw("""
                     UPDATE accounts SET balance_nanos = balance_nanos - \(bind: cost), balance_version = balance_version + 1
                     WHERE name = \(bind: account)
-                    """).run()
-                guard let row = try await database.raw("SELECT * FROM accounts WHERE name = \(bind: account)").first() else { continue }
+                    RETURNING *
+                    """).first() else { continue }
                 let after = try Self.account(from: row)
-                debits.append(AccountDebit(account: account, amount: NanoDollars(cost), balanceAfter: after.balance, version: after.balanceVersion))
+                var lease: CreditLease?
+                if let leaseHolder, after.balance != nil {
+                    // A call that cost more than its lease held leaves the lease at zero; the
+                    // excess is the documented overshoot (real cost beyond the reservation).
+                    lease = try await database.raw("""
+                        UPDATE credit_leases SET amount_nanos = CASE WHEN amount_nanos > \(bind: cost) THEN amount_nanos - \(bind: cost) ELSE 0 END,
+                            version = version + 1
+                        WHERE account = \(bind: account) AND holder = \(bind: leaseHolder)
+                        RETURNING amount_nanos, version, expires_at
+                        """).first().map(Self.lease(from:))
+                }
+                debits.append(AccountDebit(account: account, amount: NanoDollars(cost), balanceAfter: after.balance, version: after.balanceVersion, lease: lease))
             }
             return debits
         }

@@ -1,84 +1,106 @@
 import Foundation
 import Logging
-import NIOPosix
 import SluiceCore
 import SQLKit
 import SQLiteKit
 
-/// Accounts, keys, balances and usage rows, kept in SQLite (or, later, PostgreSQL) through SQLKit.
+/// Accounts, keys, balances and usage rows, kept in SQLite or PostgreSQL through SQLKit.
 ///
-/// The request path never waits on it: keys are cached by the server and usage rows are written
-/// in batches. The methods are grouped by concern in `Ledger+Accounts`, `Ledger+Keys` and
-/// `Ledger+Usage`.
+/// One implementation serves both databases: the SQL is their common subset, and the few
+/// places where they must differ ask `dialect` (how a transaction takes its locks, advisory
+/// locks around migrations, row locks for leases). The request path never waits on it: keys
+/// are cached by the server and usage rows are written in batches. The methods are grouped by
+/// concern in `Ledger+Accounts`, `Ledger+Keys`, `Ledger+Usage`, `Ledger+Leases`.
 public final class Ledger: Sendable {
     let pool: LedgerConnectionPool
     /// Where the data lives, for messages.
     public let location: LedgerLocation
+    let dialect: LedgerDialect
+    /// SQLite: where write transactions queue for the file's one write lock (nil on PostgreSQL,
+    /// whose row locks let writers of different rows proceed together).
+    let writerGate: LedgerWriterGate?
 
     init(pool: LedgerConnectionPool, location: LedgerLocation) {
         self.pool = pool
         self.location = location
+        self.dialect = location.dialect
+        if case .sqlite(let path) = location { writerGate = LedgerWriterGate.forFile(path) } else { writerGate = nil }
     }
 
     /// Opens the ledger at `location` and brings its schema up to date.
     public static func open(_ location: LedgerLocation, logger: Logger) async throws -> Ledger {
+        let ledger: Ledger
         switch location {
-        case .sqlite(let path):
-            let ledger = try await openSQLite(path: path, logger: logger)
-            try await ledger.withConnection { try await LedgerSchema.migrate($0) }
-            return ledger
-        case .postgres:
-            throw LedgerError.unavailable("the PostgreSQL ledger is not available in this version; use sqlite:PATH")
+        case .sqlite(let path): ledger = try await openSQLite(path: path, logger: logger)
+        case .postgres(let url): ledger = try await openPostgres(url: url, logger: logger)
         }
+        do {
+            try await ledger.asWriter { try await ledger.withConnection { try await LedgerSchema.migrate($0, dialect: ledger.dialect) } }
+        } catch {
+            await ledger.close()
+            throw error
+        }
+        return ledger
     }
 
     private static func openSQLite(path: String, logger: Logger) async throws -> Ledger {
         // One connection for an in-memory database (each connection would get its own), a few
         // for a file so readers are not queued behind the usage writer (WAL allows both).
         let count = path == ":memory:" ? 1 : 4
-        var connections: [SQLiteConnection] = []
-        var sqlLogger = logger
-        sqlLogger.logLevel = .warning
-        do {
-            if path != ":memory:" {
-                let folder = (path as NSString).deletingLastPathComponent
-                if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
-                    throw LedgerError.unavailable("cannot open the ledger at \(path): the folder \(folder) does not exist")
-                }
+        var quieter = logger
+        quieter.logLevel = .warning
+        let sqlLogger = quieter
+        if path != ":memory:" {
+            let folder = (path as NSString).deletingLastPathComponent
+            if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+                throw LedgerError.unavailable("cannot open the ledger at \(path): the folder \(folder) does not exist")
             }
-            for _ in 0..<count {
+        }
+        @Sendable func connect() async throws -> LedgerConnection {
+            do {
                 let connection = try await SQLiteConnection.open(storage: path == ":memory:" ? .memory : .file(path: path), logger: sqlLogger)
-                connections.append(connection)
                 let database = connection.sql(queryLogLevel: nil)
-                try await database.raw("PRAGMA journal_mode=WAL").run()
-                try await database.raw("PRAGMA synchronous=NORMAL").run()
-                try await database.raw("PRAGMA foreign_keys=ON").run()
+                do {
+                    try await database.raw("PRAGMA journal_mode=WAL").run()
+                    try await database.raw("PRAGMA synchronous=NORMAL").run()
+                    try await database.raw("PRAGMA foreign_keys=ON").run()
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                return LedgerConnection(database: database, isClosed: { false }, close: { try? await connection.close() })
+            } catch {
+                throw LedgerError.unavailable("cannot open the SQLite ledger at \(path): \(String(reflecting: error))")
             }
-        } catch let error as LedgerError {
-            for connection in connections { try? await connection.close() }
-            throw error
+        }
+        var connections: [LedgerConnection] = []
+        do {
+            for _ in 0..<count { connections.append(try await connect()) }
         } catch {
-            for connection in connections { try? await connection.close() }
-            throw LedgerError.unavailable("cannot open the SQLite ledger at \(path): \(String(reflecting: error))")
+            for connection in connections { await connection.close() }
+            throw error
         }
-        let databases = connections.map { $0.sql(queryLogLevel: nil) }
-        let opened = connections
-        let pool = LedgerConnectionPool(connections: databases) {
-            for connection in opened { try? await connection.close() }
-        }
-        return Ledger(pool: pool, location: .sqlite(path: path))
+        return Ledger(pool: LedgerConnectionPool(connections: connections, open: connect), location: .sqlite(path: path))
     }
 
     /// Runs `body` with a connection of its own; statements inside it never interleave with others.
     func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        let connection = await pool.lease()
+        var slot = try await pool.lease()
+        if let connection = slot, connection.isClosed() {
+            await connection.close()
+            slot = nil
+        }
         do {
-            let result = try await body(connection)
+            let connection: LedgerConnection
+            if let slot { connection = slot } else { connection = try await pool.open() }
+            slot = connection
+            let result = try await body(connection.database)
             await pool.release(connection)
             return result
         } catch {
-            await pool.release(connection)
-            throw error
+            // A connection that died mid-statement is replaced on the slot's next lease.
+            await pool.release(slot)
+            throw describe(error)
         }
     }
 
@@ -86,20 +108,30 @@ public final class Ledger: Sendable {
     ///
     /// SQLite transactions take the write lock up front (`BEGIN IMMEDIATE`): a deferred one that
     /// reads and then writes fails with "database is locked" (SQLITE_BUSY_SNAPSHOT) whenever
-    /// another connection wrote in between, and the busy handler cannot retry that.
+    /// another connection wrote in between, and the busy handler cannot retry that. PostgreSQL
+    /// transactions are READ COMMITTED; the statements that need a row lock take it.
     func inTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        let begin: SQLQueryString = if case .sqlite = location { "BEGIN IMMEDIATE" } else { "BEGIN" }
-        return try await withConnection { database in
-            try await database.raw(begin).run()
-            do {
-                let result = try await body(database)
-                try await database.raw("COMMIT").run()
-                return result
-            } catch {
-                try? await database.raw("ROLLBACK").run()
-                throw error
+        let begin: SQLQueryString = dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
+        return try await asWriter {
+            try await withConnection { database in
+                try await database.raw(begin).run()
+                do {
+                    let result = try await body(database)
+                    try await database.raw("COMMIT").run()
+                    return result
+                } catch {
+                    try? await database.raw("ROLLBACK").run()
+                    throw error
+                }
             }
         }
+    }
+
+    /// Runs `body` as this process's only writer of a SQLite file (see `LedgerWriterGate`); on
+    /// PostgreSQL just runs it.
+    func asWriter<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        guard let writerGate else { return try await body() }
+        return try await writerGate.withGate(body)
     }
 
     /// Whether a trivial query succeeds; for `/readyz`.
@@ -115,5 +147,19 @@ public final class Ledger: Sendable {
     /// Milliseconds since 1970 from the system clock.
     public static func nowMs() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}
+
+/// The two databases a ledger can live in, where their SQL must differ.
+enum LedgerDialect: Sendable {
+    case sqlite, postgres
+}
+
+extension LedgerLocation {
+    var dialect: LedgerDialect {
+        switch self {
+        case .sqlite: .sqlite
+        case .postgres: .postgres
+        }
     }
 }

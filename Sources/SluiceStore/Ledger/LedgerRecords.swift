@@ -9,8 +9,12 @@ public struct AccountRecord: Sendable, Equatable {
     public var updatedAtMs: Int64
     /// Bumped by every change of the balance.
     public var balanceVersion: Int64
+    /// Position in the ledger's change feed: set when the account is created or topped up
+    /// (not by debits), in commit order (see `Ledger+Changes`).
+    public var changeSeq: Int64
 
-    public init(name: String, balance: NanoDollars?, createdAtMs: Int64, updatedAtMs: Int64, balanceVersion: Int64 = 0) {
+    public init(name: String, balance: NanoDollars?, createdAtMs: Int64, updatedAtMs: Int64, balanceVersion: Int64 = 0, changeSeq: Int64 = 0) {
+        self.changeSeq = changeSeq
         self.name = name
         self.balance = balance
         self.createdAtMs = createdAtMs
@@ -33,9 +37,12 @@ public struct KeyRecord: Sendable, Equatable {
     public var expiresAtMs: Int64?
     public var revokedAtMs: Int64?
     public var updatedAtMs: Int64
+    /// Position in the ledger's change feed, set by the ledger when the key is stored or revoked.
+    public var changeSeq: Int64
 
     public init(id: String, digest: KeyDigest, displayPrefix: String, account: String, environment: KeyEnvironment, preset: String,
-                name: String?, createdAtMs: Int64, expiresAtMs: Int64?, revokedAtMs: Int64?, updatedAtMs: Int64) {
+                name: String?, createdAtMs: Int64, expiresAtMs: Int64?, revokedAtMs: Int64?, updatedAtMs: Int64, changeSeq: Int64 = 0) {
+        self.changeSeq = changeSeq
         self.id = id
         self.digest = digest
         self.displayPrefix = displayPrefix
@@ -76,11 +83,29 @@ public struct AccountDebit: Sendable, Equatable {
     /// The balance after the debit; nil for unlimited accounts.
     public var balanceAfter: NanoDollars?
     public var version: Int64
+    /// The writer's lease on the account after the debit, when it writes as a lease holder and
+    /// holds one.
+    public var lease: CreditLease?
 
-    public init(account: String, amount: NanoDollars, balanceAfter: NanoDollars?, version: Int64) {
+    public init(account: String, amount: NanoDollars, balanceAfter: NanoDollars?, version: Int64, lease: CreditLease? = nil) {
         self.account = account
         self.amount = amount
         self.balanceAfter = balanceAfter
         self.version = version
+        self.lease = lease
+    }
+}
+
+/// One instance's lease on an account's balance: what it may spend without asking the ledger.
+public struct CreditLease: Sendable, Equatable {
+    public var amount: NanoDollars
+    /// Bumped by every change of the lease, so an older answer never replaces a newer one.
+    public var version: Int64
+    public var expiresAtMs: Int64
+
+    public init(amount: NanoDollars, version: Int64, expiresAtMs: Int64) {
+        self.amount = amount
+        self.version = version
+        self.expiresAtMs = expiresAtMs
     }
 }
