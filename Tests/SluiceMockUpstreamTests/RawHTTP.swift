@@ -92,9 +92,14 @@ enum RawHTTP {
     ) throws -> RawCapture {
         let fd = try openConnection(host: host, port: port)
         defer { close(fd) }
-        let micros = idleTimeout.components.seconds * 1_000_000 + idleTimeout.components.attoseconds / 1_000_000_000_000
-        var timeout = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func setReceiveTimeout(_ duration: Duration) {
+            let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+            var timeout = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        }
+        // The first bytes may take a while on a loaded machine; `idleTimeout` is about silence
+        // once the answer has begun.
+        setReceiveTimeout(max(idleTimeout, .seconds(10)))
 
         let requestBytes = Array(request.utf8)
         guard send(fd, requestBytes, requestBytes.count, 0) == requestBytes.count else { throw RawHTTPError.io(errno) }
@@ -104,6 +109,7 @@ enum RawHTTP {
         while true {
             let count = recv(fd, &buffer, buffer.count, 0)
             if count > 0 {
+                if capture.reads.isEmpty { setReceiveTimeout(idleTimeout) }
                 capture.reads.append((ContinuousClock.now - start, Array(buffer[0..<count])))
                 if stop(capture.bytes) { return capture }
             } else if count == 0 {

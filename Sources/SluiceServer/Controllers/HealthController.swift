@@ -13,9 +13,10 @@ struct HealthController {
         }
         router.get("/readyz") { _, _ in
             let ledgerOK = await gateway.ledger.isReachable()
-            // A shared counter store is reported as the failure wrapper last found it: probing
-            // Redis here would cost a command timeout per probe while it hangs.
-            let countersOK = (gateway.counters as? FailoverCounterStore)?.isPrimaryHealthy ?? true
+            // A healthy shared store is reported as requests last found it; during an outage it
+            // is asked again at most once per probe interval (a hung Redis would otherwise cost a
+            // command timeout per readiness check).
+            let countersOK = (try? await gateway.counters.checkReachable()) != nil
             let ready = ledgerOK && countersOK
             let body = "{\"status\":\"\(ready ? "ready" : "not ready")\",\"ledger\":\(ledgerOK),\"counters\":\(countersOK)}"
             return Self.json(ready ? .ok : .serviceUnavailable, body)

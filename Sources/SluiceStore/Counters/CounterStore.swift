@@ -11,6 +11,13 @@ public protocol CounterStore: Sendable {
     func settle(_ entries: [SettlementEntry], shard: String, nowMs: Int64) async throws
     /// Every live counter, or those of one key, for `sluice limits` and `/admin/limits`.
     func liveCounters(shard: String?, nowMs: Int64) async throws -> [LiveCounter]
+    /// Throws when the store cannot be reached now; cheap (a PING for Redis), for readiness.
+    func checkReachable() async throws
+}
+
+extension CounterStore {
+    /// A store in this process's memory is always reachable.
+    public func checkReachable() async throws {}
 }
 
 /// A counter as `/admin/limits` shows it.

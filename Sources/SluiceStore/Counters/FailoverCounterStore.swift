@@ -101,6 +101,21 @@ public final class FailoverCounterStore: CounterStore {
         }
     }
 
+    /// Whether the shared store is reachable. During an outage it is asked again when a probe is
+    /// due, so readiness recovers even when no request comes in to probe it — a load balancer
+    /// that took the instance out of rotation for not being ready sends none.
+    public func checkReachable() async throws {
+        guard !isPrimaryHealthy else { return }
+        guard shouldTryPrimary() else { throw unavailable() }
+        do {
+            try await primary.checkReachable()
+            recovered()
+        } catch {
+            failed(error)
+            throw error
+        }
+    }
+
     /// The shared store's counters; during an outage in `local` mode, this process's instead.
     public func liveCounters(shard: String?, nowMs: Int64) async throws -> [LiveCounter] {
         if shouldTryPrimary() {

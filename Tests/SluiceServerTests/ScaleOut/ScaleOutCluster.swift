@@ -42,7 +42,7 @@ final class ScaleOutCluster: Sendable {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-scale-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let database = "sluice_scale_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        try psql(postgres, "CREATE DATABASE \(database)")
+        try await psql(postgres, "CREATE DATABASE \(database)")
         let ledgerURL = replacingDatabase(in: postgres, with: database)
         let config = """
             server:
@@ -92,7 +92,7 @@ final class ScaleOutCluster: Sendable {
         for instance in instances { await instance.stop() }
         await mockGroup.triggerGracefulShutdown()
         try? await mockTask.value
-        if let postgres = TestServices.postgresURL { try? Self.psql(postgres, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+        if let postgres = TestServices.postgresURL { try? await Self.psql(postgres, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
         try? FileManager.default.removeItem(atPath: folder)
     }
 
@@ -127,15 +127,14 @@ final class ScaleOutCluster: Sendable {
     }
 
     /// Runs a statement with `psql` against the test server.
-    static func psql(_ url: String, _ statement: String) throws {
+    static func psql(_ url: String, _ statement: String) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
         process.arguments = [url, "-v", "ON_ERROR_STOP=1", "-q", "-c", statement]
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        try await process.runToExit()
         guard process.terminationStatus == 0 else {
             let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             throw SluiceProcessError(message: "psql \(statement): \(text)")
@@ -163,4 +162,20 @@ func withCluster(_ options: ScaleOutCluster.Options = .init(), _ body: (ScaleOut
         throw error
     }
     await cluster.stop()
+}
+
+extension Process {
+    /// Runs the process and waits for it to exit without blocking a thread of the cooperative
+    /// pool (there are only as many as cores, and the servers under test need them).
+    func runToExit() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            terminationHandler = { _ in continuation.resume() }
+            do {
+                try run()
+            } catch {
+                terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+    }
 }

@@ -83,30 +83,31 @@ struct ScaleOutEndToEndTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let redis = try OwnRedisServer(folder: folder)
-        defer { redis.stop() }
-        try await withCluster(.init(instances: 2, redisURL: redis.url, failureMode: "local")) { cluster in
-            try await withClient { client in
-                let (key, _) = try await cluster.makeKey(account: "local", preset: "thirty", client: client)
-                // Shared: 20 over both instances, then 20 more of which 10 fit.
-                let shared = try await Self.burst(cluster, key: key, count: 40, client: client).flatMap { $0 }
-                #expect(shared.filter { $0 == 200 }.count == 30 && shared.filter { $0 == 429 }.count == 10)
+        let redis = try await OwnRedisServer(folder: folder)
+        try await withOwnRedis(redis) {
+            try await withCluster(.init(instances: 2, redisURL: redis.url, failureMode: "local")) { cluster in
+                try await withClient { client in
+                    let (key, _) = try await cluster.makeKey(account: "local", preset: "thirty", client: client)
+                    // Shared: 20 over both instances, then 20 more of which 10 fit.
+                    let shared = try await Self.burst(cluster, key: key, count: 40, client: client).flatMap { $0 }
+                    #expect(shared.filter { $0 == 200 }.count == 30 && shared.filter { $0 == 429 }.count == 10)
 
-                redis.stop()
-                // Each instance now counts on its own, from zero: 30 each, never a 5xx.
-                let alone = try await Self.burst(cluster, key: key, count: 80, client: client)
-                for (instance, statuses) in alone.enumerated() {
-                    #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 }, "instance \(instance + 1): \(statuses)")
-                    #expect(statuses.filter { $0 == 200 }.count == 30, "instance \(instance + 1) admitted \(statuses.filter { $0 == 200 }.count)")
+                    await redis.stop()
+                    // Each instance now counts on its own, from zero: 30 each, never a 5xx.
+                    let alone = try await Self.burst(cluster, key: key, count: 80, client: client)
+                    for (instance, statuses) in alone.enumerated() {
+                        #expect(statuses.allSatisfy { $0 == 200 || $0 == 429 }, "instance \(instance + 1): \(statuses)")
+                        #expect(statuses.filter { $0 == 200 }.count == 30, "instance \(instance + 1) admitted \(statuses.filter { $0 == 200 }.count)")
+                    }
+
+                    try await redis.start()
+                    // Shared counting resumes once an instance's probe finds Redis again (an empty
+                    // one: it kept nothing); until then each keeps counting locally.
+                    try await Self.waitUntilShared(cluster, client: client)
+                    let (fresh, _) = try await cluster.makeKey(account: "after", preset: "thirty", client: client)
+                    let resumed = try await Self.burst(cluster, key: fresh, count: 50, client: client).flatMap { $0 }
+                    #expect(resumed.filter { $0 == 200 }.count == 30, "\(resumed)")
                 }
-
-                try redis.start()
-                // Shared counting resumes once an instance's probe finds Redis again (an empty
-                // one: it kept nothing); until then each keeps counting locally.
-                try await Self.waitUntilShared(cluster, client: client)
-                let (fresh, _) = try await cluster.makeKey(account: "after", preset: "thirty", client: client)
-                let resumed = try await Self.burst(cluster, key: fresh, count: 50, client: client).flatMap { $0 }
-                #expect(resumed.filter { $0 == 200 }.count == 30, "\(resumed)")
             }
         }
     }
@@ -117,23 +118,24 @@ struct ScaleOutEndToEndTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-redis-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let redis = try OwnRedisServer(folder: folder)
-        defer { redis.stop() }
-        for mode in ["closed", "open"] {
-            try redis.start()
-            try await withCluster(.init(instances: 1, redisURL: redis.url, failureMode: mode)) { cluster in
-                try await withClient { client in
-                    let (key, _) = try await cluster.makeKey(account: "mode-\(mode)", preset: "thirty", client: client)
-                    #expect(try await cluster.send(0, "/v1/chat/completions", key: key, body: chatBody(), client: client).status == 200)
-                    redis.stop()
-                    let answers = try await (0..<40).asyncMap { _ in
-                        try await cluster.send(0, "/v1/chat/completions", key: key, body: chatBody(), client: client)
-                    }
-                    if mode == "closed" {
-                        #expect(answers.allSatisfy { $0.status == 503 && $0.errorCode == "counter_store_unavailable" })
-                        #expect(answers.allSatisfy { Int($0.headers.first(name: "retry-after") ?? "") ?? 0 >= 1 })
-                    } else {
-                        #expect(answers.allSatisfy { $0.status == 200 }, "\(answers.map(\.status))")
+        let redis = try await OwnRedisServer(folder: folder)
+        try await withOwnRedis(redis) {
+            for mode in ["closed", "open"] {
+                try await redis.start()
+                try await withCluster(.init(instances: 1, redisURL: redis.url, failureMode: mode)) { cluster in
+                    try await withClient { client in
+                        let (key, _) = try await cluster.makeKey(account: "mode-\(mode)", preset: "thirty", client: client)
+                        #expect(try await cluster.send(0, "/v1/chat/completions", key: key, body: chatBody(), client: client).status == 200)
+                        await redis.stop()
+                        let answers = try await (0..<40).asyncMap { _ in
+                            try await cluster.send(0, "/v1/chat/completions", key: key, body: chatBody(), client: client)
+                        }
+                        if mode == "closed" {
+                            #expect(answers.allSatisfy { $0.status == 503 && $0.errorCode == "counter_store_unavailable" })
+                            #expect(answers.allSatisfy { Int($0.headers.first(name: "retry-after") ?? "") ?? 0 >= 1 })
+                        } else {
+                            #expect(answers.allSatisfy { $0.status == 200 }, "\(answers.map(\.status))")
+                        }
                     }
                 }
             }
@@ -170,6 +172,17 @@ struct ScaleOutEndToEndTests {
         }
         throw SluiceProcessError(message: "the instances did not find Redis again within \(timeout)")
     }
+}
+
+/// Runs `body` and always kills the test's own redis-server afterwards.
+func withOwnRedis(_ redis: OwnRedisServer, _ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        await redis.stop()
+        throw error
+    }
+    await redis.stop()
 }
 
 extension Sequence {

@@ -32,13 +32,14 @@ final class OwnRedisServer: @unchecked Sendable {
 
     var url: String { "redis://127.0.0.1:\(port)" }
 
-    init(folder: String) throws {
+    init(folder: String) async throws {
         self.folder = folder
         self.port = try Self.freePort()
-        try start()
+        try await start()
     }
 
-    func start() throws {
+    func start() async throws {
+        guard process == nil else { return }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestServices.redisServerBinary.hasPrefix("/") ? TestServices.redisServerBinary : "/usr/bin/redis-server")
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder]
@@ -47,13 +48,13 @@ final class OwnRedisServer: @unchecked Sendable {
         try process.run()
         self.process = process
         // Wait until it accepts connections.
-        for _ in 0..<100 where !Self.accepts(port: port) { usleep(50_000) }
+        for _ in 0..<100 where !Self.accepts(port: port) { try await Task.sleep(for: .milliseconds(50)) }
     }
 
-    func stop() {
+    func stop() async {
         guard let process, process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         self.process = nil
     }
 
