@@ -63,8 +63,11 @@ extension ProxyController {
         case .reserved(let cost): credit = CreditHold(account: account, reserved: cost)
         case .unlimited: break
         case .insufficient(let available):
+            // In lease mode what this instance holds can be below zero for a moment (a call cost
+            // more than it reserved); the caller is told about money, not about leases.
+            let left = NanoDollars(max(0, available.value))
             throw GatewayError(status: 402, code: .insufficientCredits,
-                               message: "Insufficient credits: account \"\(account)\" has \(available) left; top up to continue")
+                               message: "Insufficient credits: account \"\(account)\" has \(left) left; top up to continue")
         }
         let decision: LimitDecision
         do {
