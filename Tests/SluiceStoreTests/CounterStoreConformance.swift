@@ -279,6 +279,36 @@ struct CounterStoreConformance {
         }
     }
 
+    @Test("a full 60-slot window: remaining and reset after admission skip slots settled to zero; a refusal waits for enough slots to leave",
+          arguments: ConformanceStoreKind.available)
+    func fullWindow(kind: ConformanceStoreKind) async throws {
+        try await ConformanceStore.with(kind) { s in
+            // 100 tokens in each of slots 0...58, the first ten settled to nothing.
+            for second in 0..<59 {
+                let decision = try await s.decide([tokens(6_000, amount: 100), requests(1_000)], at: midnight + Int64(second) * 1_000 + 250)
+                if second < 10 { try await s.settle(decision.reservations[0], actual: 0, at: midnight + Int64(second) * 1_000 + 500) }
+            }
+            let admitted = try await s.decide([tokens(6_000, amount: 100), requests(1_000)], at: midnight + 59_500)
+            #expect(admitted.reservations.map(\.amount) == [100, 1])
+            #expect(admitted.states.map(\.remaining) == [1_000, 940])       // 5,000 tokens and 60 requests counted
+            #expect(admitted.states.map(\.resetSeconds) == [11, 1])   // slot 10 (the oldest counted token) leaves at 70 s; slot 0 at 60 s
+            // 5,000 counted: a request for 1,500 more tokens gets 1,000, then the window is full.
+            #expect(try await s.decide([tokens(6_000, amount: 1_500)], at: midnight + 59_600).reservations.map(\.amount) == [1_000])
+            let refused = try await s.decide([requests(1_000), tokens(6_000, amount: 1)], at: midnight + 59_700)
+            #expect(refused.refusal?.limit.name == "tpm")
+            #expect(refused.refusal?.retryAfter == 11)                 // zero slots 0...9 free nothing; slot 10 frees 100 at 70 s
+            #expect(refused.states.map(\.remaining) == [940, 0])
+            #expect(refused.states.map(\.resetSeconds) == [1, 11])
+            #expect(try await s.used(at: midnight + 59_700) == ["rpm": 60, "tpm": 6_000])
+            // A whole request waits for its own amount to fit: 3 requests per 60 s, one each in slots 60, 70, 80.
+            for second in [60, 70, 80] { _ = try await s.decide([requests(3, key: "key_a|r3")], at: midnight + Int64(second) * 1_000) }
+            let full = try await s.decide([requests(3, key: "key_a|r3"), tokens(6_000, amount: 1, key: "key_a|t2")], at: midnight + 85_000)
+            #expect(full.refusal?.limit.name == "rpm")
+            #expect(full.refusal?.retryAfter == 35)
+            #expect(full.states.map(\.resetSeconds) == [35, 60])
+        }
+    }
+
     @Test("the UTC day: 23:59:59.999 and 00:00 are different days; refusals wait until midnight; yesterday's settlement leaves today alone",
           arguments: ConformanceStoreKind.available)
     func utcDay(kind: ConformanceStoreKind) async throws {

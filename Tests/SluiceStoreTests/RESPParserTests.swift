@@ -51,6 +51,33 @@ struct RESPParserTests {
         }
     }
 
+    @Test("a large reply fed in small pieces to one parser resumes where it stopped and comes out whole", arguments: [1, 5, 64, 1460])
+    func largeReplyInPieces(step: Int) throws {
+        // The shape of a decide reply with three full windows: nested arrays of 120 integers each.
+        let window = (0..<120).map { RESPValue.integer(1_767_225_600 + Int64($0)) }
+        let expected = RESPValue.array([.integer(1), .integer(1_767_225_659_500)] + (0..<3).map { _ in .array(window) } + [.bulk("a\r\nb")])
+        func encode(_ value: RESPValue) -> String {
+            switch value {
+            case .integer(let number): ":\(number)\r\n"
+            case .bulkString(let bytes?): "$\(bytes.count)\r\n" + String(decoding: bytes, as: UTF8.self) + "\r\n"
+            case .array(let elements?): "*\(elements.count)\r\n" + elements.map(encode).joined()
+            default: ""
+            }
+        }
+        let bytes = Array((encode(expected) + "+PONG\r\n").utf8)
+        var parser = RESPParser()
+        var pending = ByteBuffer()
+        var values: [RESPValue] = []
+        for start in stride(from: 0, to: bytes.count, by: step) {
+            pending.writeBytes(bytes[start..<min(start + step, bytes.count)])
+            while let value = try parser.parse(&pending) { values.append(value) }
+            // Progress is kept relative to the unread bytes, which may move as NIO compacts its buffer.
+            pending.discardReadBytes()
+        }
+        #expect(values == [expected, .simpleString("PONG")])
+        #expect(pending.readableBytes == 0)
+    }
+
     @Test("malformed input is an error, not a crash or an endless wait", arguments: [
         "?what\r\n", ":12a\r\n", "$abc\r\n", "$-5\r\n", "*-2\r\n", "$3\r\nabcXY", "+OK\rX", "$99999999999\r\n",
     ])

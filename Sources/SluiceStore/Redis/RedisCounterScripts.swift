@@ -25,9 +25,16 @@ enum RedisCounterScripts {
     /// amount, then the meta fields n, q, u, w to keep.
     ///
     /// Returns `{admitted (1/0), now, per counter {admits (1/0), slot, amount, state...}}` where
-    /// state is the slots as `index, amount, ...` oldest first (rolling), `day, used` (UTC day) or
-    /// `in flight` (concurrency); after the reservation when admitted, before it when refused. A
-    /// refusal writes nothing.
+    /// state is `day, used` (UTC day), `in flight` (concurrency) or, for a rolling window, slots as
+    /// `index, amount, ...` oldest first; after the reservation when admitted, before it when
+    /// refused. A refusal writes nothing.
+    ///
+    /// A rolling window comes back whole only from a counter that refuses: its Retry-After walks
+    /// the slots (`RollingWindow.msUntilUsed`). Every other window is collapsed into one slot,
+    /// its oldest counted one (amount > 0), holding the window's total — all that its state reads
+    /// (`used` and `msUntilOldestExpires`) — or into nothing when it counts nothing. Returning
+    /// every slot of every window made a typical reply ~4 KB, and reading it took about a third of
+    /// the gateway's CPU per request.
     static let decide = """
     local now = tonumber(ARGV[1])
     if now < 0 then
@@ -59,8 +66,9 @@ enum RedisCounterScripts {
         if head == 's' then
           local index = tonumber(string.sub(f, 2))
           if index and index > c.current - 60 then
-            c.slots[#c.slots + 1] = {index, tonumber(v)}
-            c.used = c.used + tonumber(v)
+            local amount = tonumber(v)
+            c.slots[#c.slots + 1] = {index, amount}
+            c.used = c.used + amount
           else
             c.stale[#c.stale + 1] = f
           end
@@ -108,6 +116,7 @@ enum RedisCounterScripts {
             if s[1] > newest then newest = s[1] end
           end
           if not placed then c.slots[#c.slots + 1] = {slot, grant} end
+          c.used = c.used + grant
           -- Gone (after GRACE) when its newest slot leaves the window: when LimitCounter.isIdle turns true.
           redis.call('PEXPIRE', key, math.max(1, (newest + 60) * c.slotMs - now) + GRACE)
         elseif c.kind == 'd' then
@@ -130,9 +139,17 @@ enum RedisCounterScripts {
         end
       end
       local entry = {c.grant and 1 or 0, slot, grant}
-      if c.kind == 'r' then
+      if c.kind == 'r' and c.grant == nil then
+        -- Refuses: every slot, oldest first, for Retry-After.
         table.sort(c.slots, function(x, y) return x[1] < y[1] end)
         for _, s in ipairs(c.slots) do entry[#entry + 1] = s[1]; entry[#entry + 1] = s[2] end
+      elseif c.kind == 'r' then
+        -- Collapsed: the oldest counted slot holding the total (see above).
+        local oldest = nil
+        for _, s in ipairs(c.slots) do
+          if s[2] > 0 and (oldest == nil or s[1] < oldest) then oldest = s[1] end
+        end
+        if oldest then entry[4] = oldest; entry[5] = c.used end
       elseif c.kind == 'd' then
         entry[4] = c.day; entry[5] = c.used
       else

@@ -9,8 +9,9 @@ import SluiceCore
 /// the live counters; concurrency leases expire `leaseTimeout` after they were taken, so a
 /// gateway that dies holding leases does not block a key forever.
 ///
-/// The decision is the in-memory store's, to the slot: the script returns the counters' raw
-/// state and the same `LimitCounter` code turns it into remaining, reset and Retry-After.
+/// The decision is the in-memory store's, to the slot: the script returns the counters' state
+/// (a rolling window whole only when it refuses; otherwise just what its state reads) and the
+/// same `LimitCounter` code turns it into remaining, reset and Retry-After.
 /// Differences, by design: a lease held longer than `leaseTimeout` stops counting; idle counters
 /// vanish by themselves (the memory store keeps them until its next `sweep`), so `liveCounters`
 /// never lists an idle one; reservation slots of concurrency limits are lease ids (the memory

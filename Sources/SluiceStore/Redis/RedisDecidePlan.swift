@@ -52,7 +52,10 @@ struct RedisDecidePlan: Sendable {
     }
 
     /// The decision the script's reply describes, with states, reset and Retry-After computed by
-    /// `LimitCounter` from the counters' state as the script saw (or left) it.
+    /// `LimitCounter` from the counters' state as the script saw (or left) it. A rolling window
+    /// that did not refuse arrives collapsed into its oldest counted slot holding its total (see
+    /// `RedisCounterScripts.decide`): rebuilt as is, it gives the same `state` as the whole
+    /// window, and only a refusing counter's window, which arrives whole, is asked for Retry-After.
     func decision(from reply: RESPValue) throws(ReplyError) -> LimitDecision {
         guard let top = reply.array, top.count == 2 + keys.count, let admitted = top[0].integer, let nowMs = top[1].integer else {
             throw ReplyError(description: "expected {admitted, now, one entry per counter}, got \(reply)")
