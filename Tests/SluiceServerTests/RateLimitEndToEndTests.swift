@@ -190,12 +190,12 @@ struct RateLimitEndToEndTests {
     static func parseList(_ text: String) throws -> [ListItem] {
         var parser = StructuredFieldValueParser(Array(text.utf8))
         return try parser.parseListFieldValue().map { member in
-            guard case .item(let item) = member, case .string(let name) = item.bareItem else { throw ParseFailure() }
+            guard case .item(let item) = member, case .string(let name) = item.rfc9651BareItem else { throw ParseFailure() }
             var parameters: [String: Int] = [:]
             var unit: String?
-            for (key, value) in item.parameters {
+            for (key, value) in item.rfc9651Parameters {
                 switch value {
-                case .integer(let number): parameters[key] = number
+                case .integer(let number): parameters[key] = Int(number)
                 case .string(let text) where key == "qu": unit = text
                 default: throw ParseFailure()
                 }

@@ -15,15 +15,15 @@ enum RateLimitHeaders {
         for state in states {
             let check = state.check
             let per = check.unit.counterUnitsPerUnit
-            var policyParameters = OrderedMap<String, BareItem>()
-            policyParameters["q"] = .integer(Int(check.quota / per))
+            var policyParameters = OrderedMap<String, RFC9651BareItem>()
+            policyParameters["q"] = .integer(check.quota / per)
             if let unit = check.unit.quotaUnitParameter { policyParameters["qu"] = .string(unit) }
-            if let window = check.windowSeconds, check.unit != .concurrentRequests { policyParameters["w"] = .integer(window) }
+            if let window = check.windowSeconds, check.unit != .concurrentRequests { policyParameters["w"] = .integer(Int64(window)) }
             policyItems.append(.item(Item(bareItem: .string(check.name), parameters: policyParameters)))
 
-            var limitParameters = OrderedMap<String, BareItem>()
-            limitParameters["r"] = .integer(Int(state.remaining / per))
-            if let reset = state.resetSeconds { limitParameters["t"] = .integer(reset) }
+            var limitParameters = OrderedMap<String, RFC9651BareItem>()
+            limitParameters["r"] = .integer(state.remaining / per)
+            if let reset = state.resetSeconds { limitParameters["t"] = .integer(Int64(reset)) }
             limitItems.append(.item(Item(bareItem: .string(check.name), parameters: limitParameters)))
         }
         var serializer = StructuredFieldValueSerializer()
