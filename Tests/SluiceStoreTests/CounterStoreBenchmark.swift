@@ -7,23 +7,6 @@ import Testing
 /// for docs/redis-counters.md. Runs only with SLUICE_BENCH_REDIS=1 (and a Redis); prints, asserts
 /// nothing about time.
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-
-    var refusal: (limit: LimitCheck, retryAfter: Int)? {
-        if case .refused(let limit, let retryAfter, _) = self { return (limit, retryAfter) }
-        return nil
-    }
-}
-
 @Suite("Counter store benchmark", .enabled(if: ProcessInfo.processInfo.environment["SLUICE_BENCH_REDIS"] == "1"))
 struct CounterStoreBenchmark {
     /// A typical request: rpm, tpm, daily cap and max_concurrent from the preset plus one

@@ -90,23 +90,6 @@ private func concurrent(_ quota: Int64, key: String = "key_a|concurrent") -> Lim
                unit: .concurrentRequests, summary: "\(quota) requests in flight")
 }
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-
-    var refusal: (limit: LimitCheck, retryAfter: Int)? {
-        if case .refused(let limit, let retryAfter, _) = self { return (limit, retryAfter) }
-        return nil
-    }
-}
-
 /// Every case is written once and run on each store: the Redis store must decide exactly as
 /// the memory store does.
 @Suite("Counter store conformance")

@@ -48,23 +48,6 @@ private final class Events: Sendable {
 }
 
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-
-    var refusal: (limit: LimitCheck, retryAfter: Int)? {
-        if case .refused(let limit, let retryAfter, _) = self { return (limit, retryAfter) }
-        return nil
-    }
-}
-
 @Suite("Failover counter store")
 struct FailoverCounterStoreTests {
     private func make(_ mode: CounterStoreFailureMode) -> (FailoverCounterStore, FlakyStore, ManualClock, Events) {

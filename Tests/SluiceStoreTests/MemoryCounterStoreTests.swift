@@ -14,18 +14,6 @@ private func plan(_ keyID: String, _ limits: KeyLimits = KeyLimits(), header: St
                             estimate: UsageEstimate(tokens: tokens, cost: NanoDollars(cost)))
 }
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-}
-
 private func release(_ decision: LimitDecision, actual: Int64 = 0) -> [SettlementEntry] {
     decision.reservations.map { SettlementEntry(reservation: $0, actual: actual) }
 }

@@ -10,23 +10,6 @@ private func rpm(_ quota: Int64) -> [LimitCheck] {
 
 /// The client against servers that misbehave: silent, absent, password-protected, restarted.
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-
-    var refusal: (limit: LimitCheck, retryAfter: Int)? {
-        if case .refused(let limit, let retryAfter, _) = self { return (limit, retryAfter) }
-        return nil
-    }
-}
-
 @Suite("Redis client")
 struct RedisClientTests {
     @Test("a Redis that accepts connections but never answers fails a decision within the command timeout")

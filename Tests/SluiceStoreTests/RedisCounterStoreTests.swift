@@ -16,23 +16,6 @@ private let lease = LimitCheck(counterKey: "key_a|concurrent", name: "concurrent
 /// What only the Redis store has: its own clock, key expiry, lease expiry, script reloading, and
 /// several gateway processes sharing it. The decisions themselves are `CounterStoreConformance`'s.
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-
-    var refusal: (limit: LimitCheck, retryAfter: Int)? {
-        if case .refused(let limit, let retryAfter, _) = self { return (limit, retryAfter) }
-        return nil
-    }
-}
-
 @Suite("Redis counter store", .enabled(if: RedisTestSupport.enabled))
 struct RedisCounterStoreTests {
     @Test("with Redis' clock, windows and the day are measured from Redis' time, whatever the caller passes")

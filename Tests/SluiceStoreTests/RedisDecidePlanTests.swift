@@ -10,23 +10,6 @@ private func check(_ key: String, _ name: String, _ kind: LimitCheck.Kind, _ mod
 }
 
 
-private extension LimitDecision {
-    var isAdmitted: Bool {
-        if case .admitted = self { return true }
-        return false
-    }
-
-    var reservations: [Reservation] {
-        if case .admitted(let reservations, _) = self { return reservations }
-        return []
-    }
-
-    var refusal: (limit: LimitCheck, retryAfter: Int)? {
-        if case .refused(let limit, let retryAfter, _) = self { return (limit, retryAfter) }
-        return nil
-    }
-}
-
 @Suite("Redis decide plan")
 struct RedisDecidePlanTests {
     let layout = RedisCounterKeys(prefix: "sluice")
