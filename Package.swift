@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceLimits", targets: ["SluiceCore", "SluiceStore"]),
+        .library(name: "SluiceClient", targets: ["SluiceClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -90,6 +91,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The Swift client of SPEC §9. For now only its pure parts (error mapping, retry decisions,
+        // answer-header parsing, pacing, admission queue); no dependencies yet.
+        .target(name: "SluiceClient", swiftSettings: swiftSettings),
+
         .executableTarget(
             name: "sluice",
             dependencies: [
@@ -124,6 +129,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient"], swiftSettings: swiftSettings),
         .testTarget(name: "SluiceProvidersTests", dependencies: ["SluiceProviders"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceServerTests",
