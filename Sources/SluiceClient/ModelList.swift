@@ -1,0 +1,4 @@
+/// The answer of `GET /models`.
+public struct ModelList: Codable, Sendable, Equatable {
+    public var data: [Model]
+}
