@@ -91,9 +91,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // The Swift client of SPEC §9. For now only its pure parts (error mapping, retry decisions,
-        // answer-header parsing, pacing, admission queue); no dependencies yet.
-        .target(name: "SluiceClient", swiftSettings: swiftSettings),
+        // The Swift client of SPEC §9: pure parts (error mapping, retry decisions, answer-header
+        // parsing, pacing, admission queue) and the HTTP client driven by them.
+        .target(
+            name: "SluiceClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .executableTarget(
             name: "sluice",

@@ -66,7 +66,7 @@ public struct ClientRetryPolicy: Sendable, Equatable {
         case .transport:
             return .retry(after: backoff(attempt: attempt, using: &random))
         case .dailyTokenCapReached, .insufficientCredits, .invalidRequest, .authentication,
-             .permissionDenied, .notFound, .upstream:
+             .permissionDenied, .notFound, .upstream, .queueFull, .cancelled:
             return .throwNow
         }
     }

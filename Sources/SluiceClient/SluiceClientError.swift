@@ -3,7 +3,7 @@ import Foundation
 /// What a call through Sluice (or any OpenAI-compatible API) failed with, typed so that callers
 /// can tell "wait and try again" from "fix the request" from "stop for today" (SPEC §9).
 ///
-/// Every case but `.transport` carries the answer's ``Info``: its status, the OpenAI error
+/// Every case but `.transport`, `.queueFull` and `.cancelled` carries the answer's ``Info``: its status, the OpenAI error
 /// `code`, `type`, `message` and `param`, and the `X-Request-Id` to quote in a support request.
 public enum SluiceClientError: Error, Sendable, Equatable {
     /// 429 from a rolling limit. `retryAfter` is the server's `Retry-After` (nil when it sent
@@ -27,6 +27,12 @@ public enum SluiceClientError: Error, Sendable, Equatable {
     case upstream(info: Info)
     /// No HTTP answer at all: connection refused or reset, TLS failure, timeout before headers.
     case transport(String)
+    /// The client's own admission queue was full (``SluiceClientConfiguration/queueCapacity``
+    /// waiting, ``SluiceClientConfiguration/maxConcurrent`` running): back-pressure, nothing was
+    /// sent. Slow down rather than grow a backlog.
+    case queueFull(capacity: Int)
+    /// The calling task was cancelled while the call waited, slept or ran.
+    case cancelled
 
     /// The answer's details, the same for every HTTP case.
     public struct Info: Sendable, Equatable {
@@ -54,14 +60,14 @@ public enum SluiceClientError: Error, Sendable, Equatable {
         }
     }
 
-    /// The answer's details; nil for `.transport`, which had no answer.
+    /// The answer's details; nil for `.transport`, `.queueFull` and `.cancelled`, which had no answer.
     public var info: Info? {
         switch self {
         case .rateLimited(_, _, let info), .dailyTokenCapReached(_, let info), .insufficientCredits(let info),
              .invalidRequest(let info), .authentication(let info), .permissionDenied(let info),
              .notFound(let info), .upstream(let info):
             return info
-        case .transport:
+        case .transport, .queueFull, .cancelled:
             return nil
         }
     }
