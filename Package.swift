@@ -138,7 +138,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SluiceClientTests", dependencies: ["SluiceClient"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SluiceClientTests",
+            dependencies: [
+                "SluiceClient",
+                // Only for the end-to-end tests, which start a real gateway and the mock provider.
+                "SluiceCore", "SluiceServer", "SluiceStore", "SluiceMockUpstream",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SluiceProvidersTests", dependencies: ["SluiceProviders"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceServerTests",
