@@ -161,6 +161,28 @@ struct SluiceClientEndToEndTests {
         }
     }
 
+    @Test("leaving a stream early cancels the request: the gateway's concurrency lease is released")
+    func streamCancellation() async throws {
+        let configuration = SluiceClientConfiguration(retryPolicy: ClientRetryPolicy(maxAttempts: 1), pacing: .off)
+        try await withClient(preset: PresetConfig(maxConcurrent: 1), configuration: configuration) { client, _ in
+            for try await _ in client.chatStream(chatRequest("x mock.chunk_ms=100 mock.completion_tokens=100")) { break }
+            // With the lease held (the stream still running) the gateway answers 429; once the
+            // request is cancelled it notices at its next write and frees the lease.
+            var admitted = false
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !admitted, ContinuousClock.now < deadline {
+                do {
+                    _ = try await client.chat(chatRequest())
+                    admitted = true
+                } catch let error as SluiceClientError {
+                    guard case .rateLimited = error else { throw error }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            #expect(admitted)
+        }
+    }
+
     @Test("pacing learned from RateLimit-Policy spaces the calls at 80% of the RPM, with no 429")
     func learnedPacing() async throws {
         let sleeper = RecordingSleeper()
