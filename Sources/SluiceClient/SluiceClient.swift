@@ -37,7 +37,9 @@ public final class SluiceClient: Sendable {
         self.apiKey = apiKey
         self.configuration = configuration
         self.ownsHTTPClient = httpClient == nil
-        self.http = httpClient ?? HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        self.http = httpClient ?? HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+            configuration: .init(timeout: .init(connect: .init(configuration.connectTimeout))))
         let fixed: Double? = if case .fixed(let rpm) = configuration.pacing { rpm } else { nil }
         self.state = NIOLockedValueBox(State(
             pacer: RequestPacer(requestsPerMinute: fixed, targetFraction: configuration.targetFraction),

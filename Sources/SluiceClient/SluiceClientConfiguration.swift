@@ -29,6 +29,10 @@ public struct SluiceClientConfiguration: Sendable {
     public var queueCapacity: Int
     /// The longest one attempt may take, from sending to the end of the answer's head.
     public var requestTimeout: Duration
+    /// How long the client's own HTTP client keeps trying to connect (AsyncHTTPClient retries a
+    /// refused connection until then), so how soon an unreachable server becomes `.transport`.
+    /// Ignored when an `HTTPClient` is passed in: its configuration rules.
+    public var connectTimeout: Duration
     /// How the client waits (pacing and retry waits). Tests inject one that records the waits.
     public var sleep: @Sendable (Duration) async throws -> Void
     /// The clock the pacer books starts on; it must agree with `sleep`.
@@ -42,6 +46,7 @@ public struct SluiceClientConfiguration: Sendable {
         maxConcurrent: Int = 8,
         queueCapacity: Int = 1_000,
         requestTimeout: Duration = .seconds(120),
+        connectTimeout: Duration = .seconds(10),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         now: @escaping @Sendable () -> ContinuousClock.Instant = { ContinuousClock.now }
     ) {
@@ -51,6 +56,7 @@ public struct SluiceClientConfiguration: Sendable {
         self.maxConcurrent = maxConcurrent
         self.queueCapacity = queueCapacity
         self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
         self.sleep = sleep
         self.now = now
     }
