@@ -13,6 +13,9 @@ public struct RequestPacer<Instant: InstantProtocol>: Sendable where Instant.Dur
     public private(set) var requestsPerMinute: Double?
     /// When the latest reserved request starts.
     private var lastStart: Instant?
+    /// The first start made while not pacing, within the last minute, and how many followed it:
+    /// learning an RPM books them, so a burst sent before the first answer counts against it.
+    private var unpaced: (first: Instant, count: Int)?
 
     /// Creates a pacer; `requestsPerMinute` nil until learned (``update(requestsPerMinute:)``).
     public init(requestsPerMinute: Double? = nil, targetFraction: Double = 0.8) {
@@ -22,8 +25,15 @@ public struct RequestPacer<Instant: InstantProtocol>: Sendable where Instant.Dur
 
     /// Paces at `requestsPerMinute` from the next reservation on (e.g. learned from
     /// ``RateLimitPolicyHeader/requestsPerMinute``); nil stops pacing.
+    ///
+    /// Starts made unpaced in the minute before are booked as if they had been paced from the
+    /// first of them (at most a minute's worth), so that the bound holds across the switch.
     public mutating func update(requestsPerMinute: Double?) {
         self.requestsPerMinute = requestsPerMinute
+        guard let interval, let unpaced else { return }
+        self.unpaced = nil
+        let booked = unpaced.first.advanced(by: min(interval * (unpaced.count - 1), .seconds(60)))
+        if lastStart.map({ $0 < booked }) ?? true { lastStart = booked }
     }
 
     /// The time between two starts: `60 s / (targetFraction · rpm)`, rounded up to the next
@@ -39,7 +49,14 @@ public struct RequestPacer<Instant: InstantProtocol>: Sendable where Instant.Dur
     /// Reserves the next start and returns how long to wait before sending (zero to send now).
     /// Every call reserves: a caller that then gives up leaves a gap, which only slows others.
     public mutating func reserve(now: Instant) -> Duration {
-        guard let interval else { return .zero }
+        guard let interval else {
+            if let unpaced, unpaced.first.duration(to: now) < .seconds(60) {
+                self.unpaced = (unpaced.first, unpaced.count + 1)
+            } else {
+                unpaced = (now, 1)
+            }
+            return .zero
+        }
         var start = now
         if let lastStart, lastStart.advanced(by: interval) > now { start = lastStart.advanced(by: interval) }
         lastStart = start

@@ -59,12 +59,24 @@ struct RequestPacerTests {
     func unpaced() {
         var pacer = RequestPacer<ContinuousClock.Instant>()
         #expect(pacer.interval == nil)
-        #expect((0..<10).allSatisfy { _ in pacer.reserve(now: start) == .zero })
+        #expect((0..<10).allSatisfy { _ in pacer.reserve(now: start + .seconds(61)) == .zero })
+        // An hour later the unpaced starts are long out of every window: nothing is owed.
+        let later = start + .seconds(3_600)
         pacer.update(requestsPerMinute: 60)
-        _ = pacer.reserve(now: start)
-        #expect(pacer.reserve(now: start) == .milliseconds(1_250))
+        _ = pacer.reserve(now: later)
+        #expect(pacer.reserve(now: later) == .milliseconds(1_250))
         pacer.update(requestsPerMinute: nil)
-        #expect(pacer.reserve(now: start) == .zero)
+        #expect(pacer.reserve(now: later) == .zero)
+    }
+
+    @Test("starts made before the RPM was learned are booked, so the bound holds across the switch")
+    func unpacedBurstIsBooked() {
+        var pacer = RequestPacer<ContinuousClock.Instant>()
+        var starts = (0..<8).map { _ in start + pacer.reserve(now: start) }
+        pacer.update(requestsPerMinute: 60)
+        starts += (0..<100).map { _ in start + pacer.reserve(now: start) }
+        #expect(starts[8] == start + .seconds(10))
+        #expect(mostStartsInAnyMinute(starts) == 48)
     }
 
     @Test("the interval is 60 s / (fraction · rpm), rounded up so no extra start fits", arguments: [
