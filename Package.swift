@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceLimits", targets: ["SluiceCore", "SluiceStore"]),
         .library(name: "SluiceClient", targets: ["SluiceClient"]),
+        .executable(name: "sluice-client-example", targets: ["SluiceClientExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -100,6 +101,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // A batch of prompts pushed through one key with SluiceClient (docs/client.md).
+        .executableTarget(
+            name: "SluiceClientExample",
+            dependencies: [
+                "SluiceClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
