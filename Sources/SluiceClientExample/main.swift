@@ -67,7 +67,7 @@ struct SluiceClientExample: ParsableCommand {
                 }
                 if done % every == 0 || done == count {
                     let elapsed = started.duration(to: .now).components.seconds
-                    let pace = client.pacedRequestsPerMinute.map { "paced at \(Int($0 * 0.8))/min of \(Int($0)) rpm" } ?? "not paced"
+                    let pace = client.pacedRequestsPerMinute.map { "paced at \(Int($0 * client.configuration.targetFraction))/min of \(Int($0)) rpm" } ?? "not paced"
                     print("\(done)/\(count) done after \(elapsed) s, \(pace)")
                 }
             }
