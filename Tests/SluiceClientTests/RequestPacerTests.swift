@@ -4,19 +4,6 @@ import Testing
 /// A pinned start for the simulated clock; only differences from it matter.
 private let start = ContinuousClock.now
 
-/// The most starts that fall in any half-open 60 s window `[t, t + 60 s)`. The worst window
-/// begins at a start, so only those need checking.
-private func mostStartsInAnyMinute(_ starts: [ContinuousClock.Instant]) -> Int {
-    let sorted = starts.sorted()
-    var most = 0
-    var end = 0
-    for (index, first) in sorted.enumerated() {
-        while end < sorted.count && sorted[end] < first + .seconds(60) { end += 1 }
-        most = max(most, end - index)
-    }
-    return most
-}
-
 @Suite("Request pacer")
 struct RequestPacerTests {
     @Test("a burst of 200 at RPM 60 never starts more than 48 in any 60 s")

@@ -38,18 +38,6 @@ final class SimulatedClock: Sendable {
     }
 }
 
-/// The most starts in any 60 s window.
-private func mostStartsInAnyMinute(_ starts: [ContinuousClock.Instant]) -> Int {
-    let sorted = starts.sorted()
-    var most = 0
-    var end = 0
-    for (index, first) in sorted.enumerated() {
-        while end < sorted.count && sorted[end] < first + .seconds(60) { end += 1 }
-        most = max(most, end - index)
-    }
-    return most
-}
-
 @Suite("SluiceClient pacing a burst against a scripted server")
 struct ScriptedServerPacingTests {
     @Test("200 concurrent calls, pace learned from RateLimit-Policy rpm 60: all succeed, at most 48 start in any minute")
