@@ -128,15 +128,25 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Shared by the store and server tests: a PostgreSQL database of its own per test.
+        .target(
+            name: "SluiceTestSupport",
+            dependencies: [
+                .product(name: "PostgresKit", package: "postgres-kit"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SluiceTestSupport",
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SluiceStoreTests",
             dependencies: [
-                "SluiceStore",
+                "SluiceStore", "SluiceTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                // Only to create and drop a database per test on the test PostgreSQL server.
-                .product(name: "PostgresKit", package: "postgres-kit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -168,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "SluiceServerTests",
             dependencies: [
-                "SluiceServer", "SluiceStore", "SluiceMockUpstream",
+                "SluiceServer", "SluiceStore", "SluiceMockUpstream", "SluiceTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -176,7 +186,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresKit", package: "postgres-kit"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings

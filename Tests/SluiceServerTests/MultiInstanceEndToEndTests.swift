@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import SluiceCore
 import SluiceStore
+import SluiceTestSupport
 import Testing
 
 /// Three gateways sharing one PostgreSQL ledger, as a scaled-out deployment runs them.

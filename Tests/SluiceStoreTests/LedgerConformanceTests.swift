@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceStore
+import SluiceTestSupport
 import Testing
 
 /// The ledger's contract, written once and run against every database it can live in.

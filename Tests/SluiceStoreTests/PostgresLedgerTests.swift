@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceStore
+import SluiceTestSupport
 import Testing
 
 /// What only the PostgreSQL ledger does: connecting, and saying clearly why it cannot.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceStore
+import SluiceTestSupport
 import Testing
 
 /// The databases the ledger conformance suite runs against: SQLite always, PostgreSQL when
