@@ -2,7 +2,7 @@
 public enum APIKeyFormat {
     public static let prefix = "sk-sluice-"
     static let secretLength = 32
-    static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+    public static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
     /// A new key for `environment`, with `secretLength` random base62 characters.
     public static func generate(environment: KeyEnvironment, using generator: inout some RandomNumberGenerator) -> String {
