@@ -1,39 +1,90 @@
 import HTTPTypes
 import RawStructuredFieldValues
 import SluiceCore
+import Synchronization
 
 /// The answer headers of SPEC §4: IETF `RateLimit-Policy` and `RateLimit`
 /// (draft-ietf-httpapi-ratelimit-headers-11, RFC 9651 lists), and Helicone's trio for the most
 /// constrained policy the caller sent.
+///
+/// Every piece that does not change from request to request (a policy item, the name of a limit
+/// item) is serialized by swift-http-structured-headers once and kept; per request only the
+/// integers `r` and `t` are appended (serializing the whole lists each time was 3% of a
+/// proxied request's CPU time).
 enum RateLimitHeaders {
     /// Adds the headers for `states` (in the order of the checks). `headerPolicies` are the
     /// caller's policies, whose states are named `header-N`.
     static func add(_ states: [LimitState], headerPolicies: [RateLimitPolicy], to fields: inout HTTPFields) {
         guard !states.isEmpty else { return }
-        var policyItems: [ItemOrInnerList] = []
-        var limitItems: [ItemOrInnerList] = []
+        var policy = ""
+        var limit = ""
         for state in states {
-            let check = state.check
-            let per = check.unit.counterUnitsPerUnit
-            var policyParameters = OrderedMap<String, RFC9651BareItem>()
-            policyParameters["q"] = .integer(check.quota / per)
-            if let unit = check.unit.quotaUnitParameter { policyParameters["qu"] = .string(unit) }
-            if let window = check.windowSeconds, check.unit != .concurrentRequests { policyParameters["w"] = .integer(Int64(window)) }
-            policyItems.append(.item(Item(bareItem: .string(check.name), parameters: policyParameters)))
-
-            var limitParameters = OrderedMap<String, RFC9651BareItem>()
-            limitParameters["r"] = .integer(state.remaining / per)
-            if let reset = state.resetSeconds { limitParameters["t"] = .integer(Int64(reset)) }
-            limitItems.append(.item(Item(bareItem: .string(check.name), parameters: limitParameters)))
+            let pieces = Self.pieces(for: state.check)
+            if !policy.isEmpty {
+                policy += ", "
+                limit += ", "
+            }
+            policy += pieces.policyItem
+            limit += pieces.limitItemName
+            limit += ";r="
+            limit += String(clamped(state.remaining / state.check.unit.counterUnitsPerUnit))
+            if let reset = state.resetSeconds {
+                limit += ";t="
+                limit += String(clamped(Int64(reset)))
+            }
         }
-        var serializer = StructuredFieldValueSerializer()
-        if let policy = try? serializer.writeListFieldValue(policyItems) {
-            fields[.rateLimitPolicy] = String(decoding: policy, as: UTF8.self)
-        }
-        if let limit = try? serializer.writeListFieldValue(limitItems) {
-            fields[.rateLimit] = String(decoding: limit, as: UTF8.self)
-        }
+        fields[.rateLimitPolicy] = policy
+        fields[.rateLimit] = limit
         addHelicone(states, headerPolicies: headerPolicies, to: &fields)
+    }
+
+    /// The serialized pieces of one limit: its whole `RateLimit-Policy` item, and the name its
+    /// `RateLimit` item starts with.
+    struct Pieces {
+        let policyItem: String
+        let limitItemName: String
+    }
+
+    private struct PiecesKey: Hashable {
+        let name: String
+        let quota: Int64
+        let unit: LimitUnit
+        let windowSeconds: Int?
+    }
+
+    private static let cache = Mutex<[PiecesKey: Pieces]>([:])
+    /// Distinct limits remembered before the cache starts over (header policies are the caller's
+    /// to vary).
+    static let cacheLimit = 4096
+
+    static func pieces(for check: LimitCheck) -> Pieces {
+        let window = check.unit == .concurrentRequests ? nil : check.windowSeconds
+        let key = PiecesKey(name: check.name, quota: check.quota, unit: check.unit, windowSeconds: window)
+        if let cached = cache.withLock({ $0[key] }) { return cached }
+        let per = check.unit.counterUnitsPerUnit
+        var parameters = OrderedMap<String, RFC9651BareItem>()
+        parameters["q"] = .integer(clamped(check.quota / per))
+        if let unit = check.unit.quotaUnitParameter { parameters["qu"] = .string(unit) }
+        if let window { parameters["w"] = .integer(clamped(Int64(window))) }
+        let pieces = Pieces(policyItem: serialized(Item(bareItem: .string(check.name), parameters: parameters)),
+                            limitItemName: serialized(Item(bareItem: .string(check.name), parameters: OrderedMap<String, RFC9651BareItem>())))
+        cache.withLock { cache in
+            if cache.count >= cacheLimit { cache.removeAll() }
+            cache[key] = pieces
+        }
+        return pieces
+    }
+
+    private static func serialized(_ item: Item) -> String {
+        var serializer = StructuredFieldValueSerializer()
+        // Names are checked when policies are parsed, so they always serialize.
+        let bytes = (try? serializer.writeListFieldValue([.item(item)])) ?? []
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// RFC 9651 integers have at most 15 digits.
+    static func clamped(_ value: Int64) -> Int64 {
+        min(max(value, -999_999_999_999_999), 999_999_999_999_999)
     }
 
     /// `Helicone-RateLimit-Limit/Remaining/Policy` for the header policy with the smallest
