@@ -20,7 +20,9 @@ public struct SluiceRequestContext: RequestContext {
 /// What a handler found out about a request (key, model, attempts) for the one log line the
 /// edge middleware writes. A reference, since contexts are passed by value.
 final class RequestTrace: Sendable {
-    struct Fields {
+    struct Fields: Sendable {
+        /// Set when the request id was made before the context (a fast-lane handover).
+        var requestID: String?
         var keyID: String?
         var model: String?
         var servedModel: String?
@@ -28,7 +30,11 @@ final class RequestTrace: Sendable {
         var streamed = false
     }
 
-    private let fields = Mutex(Fields())
+    private let fields: Mutex<Fields>
+
+    init(_ fields: Fields = Fields()) {
+        self.fields = Mutex(fields)
+    }
 
     func update(_ change: (inout Fields) -> Void) {
         fields.withLock { change(&$0) }

@@ -21,8 +21,13 @@ struct RequestEdgeMiddleware: RouterMiddleware {
             context.logger.error("unhandled error", metadata: ["sluice.request_id": "\(context.requestID)", "sluice.error": "\(String(reflecting: error))"])
             response = GatewayError(status: 500, code: .internalError, message: "Internal error; the request id is \(context.requestID)").response()
         }
-        response.headers[.requestID] = context.requestID
-        log(request: request, response: response, context: context, elapsed: ContinuousClock.now - started)
+        let fields = context.trace.snapshot
+        // A request the fast lane handed over keeps the id it was given there.
+        let requestID = fields.requestID ?? context.requestID
+        response.headers[.requestID] = requestID
+        RequestLogLine(requestID: requestID, method: request.method.rawValue, path: request.uri.path, status: Int(response.status.code),
+                       elapsed: ContinuousClock.now - started, fields: fields)
+            .write(to: context.logger)
         return response
     }
 
@@ -36,23 +41,6 @@ struct RequestEdgeMiddleware: RouterMiddleware {
         default:
             return GatewayError(status: status, code: status >= 500 ? .internalError : .invalidRequest, message: error.status.reasonPhrase)
         }
-    }
-
-    private func log(request: Request, response: Response, context: Context, elapsed: Duration) {
-        let fields = context.trace.snapshot
-        var metadata: Logger.Metadata = [
-            "sluice.request_id": "\(context.requestID)",
-            "sluice.method": "\(request.method)",
-            "sluice.path": "\(request.uri.path)",
-            "sluice.status": "\(response.status.code)",
-            "sluice.duration_ms": "\(elapsed.milliseconds)",
-        ]
-        if let keyID = fields.keyID { metadata["sluice.key_id"] = "\(keyID)" }
-        if let model = fields.model { metadata["sluice.model"] = "\(model)" }
-        if let served = fields.servedModel { metadata["sluice.served_model"] = "\(served)" }
-        if let attempts = fields.attempts { metadata["sluice.attempts"] = "\(attempts)" }
-        if fields.streamed { metadata["sluice.streamed"] = "true" }
-        context.logger.info("request", metadata: metadata)
     }
 }
 

@@ -1,0 +1,89 @@
+import Logging
+
+/// The gateway's log lines, in swift-log's `StreamLogHandler` format (what scripts and operators
+/// already parse): `2026-11-30T12:28:40+0000 info sluice: k=v k=v [Module] message`, metadata
+/// sorted by key. Written through `LogOutput`, which buffers info-level lines briefly.
+///
+/// Cheaper than `StreamLogHandler` on the request path, which logs one line per request: the
+/// timestamp is formatted once per second (StreamLogHandler calls `localtime`, which reads
+/// /etc/localtime, on every line) and lines are written in batches, not one `write` each.
+public struct GatewayLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadataProvider: Logger.MetadataProvider?
+    public var metadata: Logger.Metadata = [:]
+    private let label: String
+    private let output: LogOutput
+
+    public init(label: String, output: LogOutput = .standardError, metadataProvider: Logger.MetadataProvider? = nil) {
+        self.label = label
+        self.output = output
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Writes a line whose metadata is already in key order, without a dictionary: the request
+    /// line, once per request. False (nothing written) when this handler's own metadata would
+    /// have to be merged in; the caller then logs the usual way.
+    func write(level: Logger.Level, message: String, sortedMetadata: [(String, String)], source: String) -> Bool {
+        guard metadata.isEmpty, metadataProvider == nil else { return false }
+        var line = header(level: level)
+        for (key, value) in sortedMetadata {
+            line += " "
+            line += key
+            line += "="
+            line += value
+        }
+        finish(&line, source: source, message: message, level: level)
+        return true
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get(), !provided.isEmpty {
+            merged.merge(provided) { _, provided in provided }
+        }
+        if let explicit = event.metadata, !explicit.isEmpty {
+            merged.merge(explicit) { _, explicit in explicit }
+        }
+        if let error = event.error {
+            merged["error.message"] = "\(error)"
+            merged["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        var line = header(level: event.level)
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
+            line += " "
+            line += key
+            line += "="
+            line += value.description
+        }
+        finish(&line, source: event.source, message: event.message.description, level: event.level)
+    }
+
+    /// `2026-11-30T12:28:40+0000 info sluice:`
+    private func header(level: Logger.Level) -> String {
+        var line = LogTimestamp.now
+        line.reserveCapacity(400)
+        line += " "
+        line += level.rawValue
+        if !label.isEmpty {
+            line += " "
+            line += label
+        }
+        line += ":"
+        return line
+    }
+
+    /// ` [Module] message` and the newline, then out.
+    private func finish(_ line: inout String, source: String, message: String, level: Logger.Level) {
+        line += " ["
+        line += source
+        line += "] "
+        line += message
+        line += "\n"
+        output.write(line, urgent: level > .info)
+    }
+}
