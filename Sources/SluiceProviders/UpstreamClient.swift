@@ -28,16 +28,7 @@ public final class UpstreamClient: Sendable {
                      headerTimeout: TimeAmount, logger: Logger) async throws(UpstreamFailure) -> HTTPClientResponse {
         var request = HTTPClientRequest(url: target.url(for: path))
         request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json, text/event-stream")
-        request.headers.add(name: "X-Request-Id", value: requestID)
-        if let key = target.apiKey {
-            if target.provider.deployment != nil {
-                request.headers.add(name: "api-key", value: key.value)
-            } else {
-                request.headers.add(name: "Authorization", value: "Bearer " + key.value)
-            }
-        }
+        request.headers = target.requestHeaders(requestID: requestID)
         request.body = .bytes(body)
         do {
             return try await http.execute(request, timeout: headerTimeout, logger: logger)

@@ -1,3 +1,4 @@
+import NIOHTTP1
 import SluiceCore
 
 /// One deployment resolved for a call: the provider to reach, how, and the model name there.
@@ -27,5 +28,23 @@ public struct UpstreamTarget: Sendable {
             url += "?api-version=" + version
         }
         return url
+    }
+
+    /// The headers of every call to this target, on either client: JSON in, JSON or SSE back,
+    /// the caller's request id, and the provider's key (Azure's `api-key` or a Bearer token).
+    public func requestHeaders(requestID: String) -> HTTPHeaders {
+        var headers: HTTPHeaders = [
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            "X-Request-Id": requestID,
+        ]
+        if let apiKey {
+            if provider.deployment != nil {
+                headers.add(name: "api-key", value: apiKey.value)
+            } else {
+                headers.add(name: "Authorization", value: "Bearer " + apiKey.value)
+            }
+        }
+        return headers
     }
 }

@@ -19,15 +19,19 @@ public struct ServerOptions: Sendable {
     public var onServerRunning: @Sendable (Int) async -> Void
     /// Services to start before and stop after the gateway's own (the demo's mock provider).
     public var extraServices: [any Service]
+    /// Serve the common case on the caller's event loop (`FastLane`); off, every request takes
+    /// the general path (the tests compare the two).
+    public var fastLane: Bool
 
     public init(providerSecrets: [String: Secret] = [:], adminKey: Secret? = nil, keyRefreshInterval: Duration = .milliseconds(250), clock: WallClock = .system,
-                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }, extraServices: [any Service] = []) {
+                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }, extraServices: [any Service] = [], fastLane: Bool = true) {
         self.providerSecrets = providerSecrets
         self.adminKey = adminKey
         self.keyRefreshInterval = keyRefreshInterval
         self.clock = clock
         self.onServerRunning = onServerRunning
         self.extraServices = extraServices
+        self.fastLane = fastLane
     }
 }
 
@@ -62,25 +66,30 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
         .addRoutes(to: router)
 
     let flusher = UsageFlusher(recorder: gateway.usage, ledger: ledger, credits: gateway.credits, interval: .milliseconds(config.storage.flushIntervalMs), logger: logger)
+    let serverName = "sluice"
+    let lane = options.fastLane ? FastLane(gateway: gateway, serverName: serverName) : nil
     var application = Application(
         router: router,
-        configuration: .init(address: .hostname(config.server.listen.host, port: config.server.listen.port), serverName: "sluice"),
+        server: .http1(configuration: .init(additionalChannelHandlers: lane.map { [FastLaneHandler(lane: $0)] } ?? [])),
+        configuration: .init(address: .hostname(config.server.listen.host, port: config.server.listen.port), serverName: serverName),
         onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger
     )
     application.addServices(options.extraServices)
-    application.addServices(flusher, refresher, UpstreamClientService(client: upstream),
+    application.addServices(flusher, refresher, UpstreamClientService(client: upstream, pools: gateway.upstreamPools),
                             CounterSweeper(store: counters.memory, clock: options.clock, interval: .seconds(10)))
     if let redis = counters.redis { application.addServices(RedisClientService(client: redis)) }
     return (application, gateway)
 }
 
-/// Shuts the upstream connection pool down when the server stops.
+/// Shuts the upstream connection pools down when the server stops.
 struct UpstreamClientService: Service {
     let client: UpstreamClient
+    let pools: UpstreamConnectionPools
 
     func run() async throws {
         try? await gracefulShutdown()
+        pools.close()
         try await client.shutdown()
     }
 }

@@ -6,9 +6,9 @@ import SluiceStore
 extension ProxyController {
     /// The user id (`Helicone-User-Id`, else the body's `user`) and `Helicone-Property-*`
     /// values, checked whether or not a policy uses them: they go into usage rows and logs.
-    func readSegments(_ request: Request, body: ClientRequestBody) throws(GatewayError) -> RequestSegments {
+    func readSegments(_ headers: HTTPFields, body: ClientRequestBody) throws(GatewayError) -> RequestSegments {
         var userID: String?
-        if let header = request.headers[.heliconeUserID] {
+        if let header = headers[.heliconeUserID] {
             try RequestSegments.validate(header, source: "The Helicone-User-Id header")
             userID = header
         } else if let user = body.user {
@@ -16,7 +16,7 @@ extension ProxyController {
             userID = user
         }
         var properties: [String: String] = [:]
-        for field in request.headers where field.name.canonicalName.hasPrefix(Self.propertyPrefix) {
+        for field in headers where field.name.canonicalName.hasPrefix(Self.propertyPrefix) {
             let name = String(field.name.canonicalName.dropFirst(Self.propertyPrefix.count))
             guard !name.isEmpty else { continue }
             try RequestSegments.validate(field.value, source: "The \(field.name.rawName) header")
@@ -29,9 +29,9 @@ extension ProxyController {
 
     /// The caller's `Helicone-RateLimit-Policy` (400 when malformed), after checking that every
     /// policy that applies has its segment value (400 `missing_user_id` / `missing_property`).
-    func readPolicies(_ request: Request, caller: Gateway.Caller, segments: RequestSegments) throws(GatewayError) -> [RateLimitPolicy] {
+    func readPolicies(_ headers: HTTPFields, caller: Gateway.Caller, segments: RequestSegments) throws(GatewayError) -> [RateLimitPolicy] {
         var policies: [RateLimitPolicy] = []
-        let values = request.headers[values: .heliconePolicy]
+        let values = headers[values: .heliconePolicy]
         if !values.isEmpty {
             do {
                 policies = try gateway.policyHeaders.policies(for: values.count == 1 ? values[0] : values.joined(separator: ","))
@@ -52,11 +52,7 @@ extension ProxyController {
     /// ticket that settles the reservations when the request ends.
     func admit(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
                segments: RequestSegments) async throws(GatewayError) -> (AdmissionTicket, [LimitState]) {
-        let estimate = UsageEstimate.make(promptTokens: body.estimatedPromptTokens, maxTokens: body.maxTokens,
-                                          producesOutput: body.endpoint != .embeddings, limits: gateway.config.limits,
-                                          prices: plan.compactMap { gateway.config.models[$0]?.price })
-        let checks = try LimitPlanner.checks(keyID: caller.key.id, limits: caller.preset.keyLimits, headerPolicies: headerPolicies,
-                                             segments: segments, estimate: estimate)
+        let (estimate, checks) = try limitChecks(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments)
         let account = caller.key.account
         var credit: CreditHold?
         switch try await gateway.credits.reserve(account: account, cost: estimate.cost) {
@@ -92,6 +88,42 @@ extension ProxyController {
             var error = GatewayError(status: 429, code: .rateLimitExceeded, message: message, retryAfterSeconds: retryAfter)
             error.headers = fields.map { ($0.name.rawName, $0.value) }
             throw error
+        }
+    }
+
+    /// What the request is expected to use, and the limit checks that follow from it.
+    func limitChecks(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
+                     segments: RequestSegments) throws(GatewayError) -> (UsageEstimate, [LimitCheck]) {
+        let estimate = UsageEstimate.make(promptTokens: body.estimatedPromptTokens, maxTokens: body.maxTokens,
+                                          producesOutput: body.endpoint != .embeddings, limits: gateway.config.limits,
+                                          prices: plan.compactMap { gateway.config.models[$0]?.price })
+        let checks = try LimitPlanner.checks(keyID: caller.key.id, limits: caller.preset.keyLimits, headerPolicies: headerPolicies,
+                                             segments: segments, estimate: estimate)
+        return (estimate, checks)
+    }
+
+    /// `admit` without suspending, for the fast lane: only when the counters are this process's
+    /// memory and the credit book can answer without the ledger. Nil when the request is not
+    /// admitted so (refused, or it needs the ledger): `admit` then decides it again and gives
+    /// the answer; nothing was counted or reserved.
+    func admitInMemory(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
+                       segments: RequestSegments, counters: MemoryCounterStore) -> (AdmissionTicket, [LimitState])? {
+        guard let (estimate, checks) = try? limitChecks(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments) else {
+            return nil
+        }
+        let account = caller.key.account
+        var credit: CreditHold?
+        switch gateway.credits.reserveInMemory(account: account, cost: estimate.cost) {
+        case .reserved(let cost): credit = CreditHold(account: account, reserved: cost)
+        case .unlimited: break
+        case .insufficient: return nil
+        }
+        switch counters.decideNow(checks, shard: caller.key.id, nowMs: gateway.clock.nowMs()) {
+        case .admitted(let reservations, let states):
+            return (AdmissionTicket(reservations: reservations, credit: credit, gateway: gateway, shard: caller.key.id), states)
+        case .refused:
+            credit.map { gateway.credits.settle(account: $0.account, reserved: $0.reserved, actual: .zero) }
+            return nil
         }
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import SluiceCore
 import SluiceProviders
 
@@ -22,13 +23,11 @@ extension ProxyController {
     /// weight, cooldowns. A provider's verdict on the request itself (a 4xx other than 401, 403,
     /// 429) goes back to the caller as is; exhaustion is a 502 or 504 naming the last failure;
     /// a chain that is all cooling down is a 503.
-    func forward(_ body: ClientRequestBody, plan: [String], requestID: String, usage: inout UsageDraft,
-                 context: SluiceRequestContext) async throws(GatewayError) -> UpstreamAnswer {
-        let models = gateway.config.models
-        var loop = RetryLoop(chain: plan.map { RetryLoop.Model(name: $0, weights: models[$0]!.deployments.map(\.weight)) },
-                             policy: gateway.retryPolicy)
+    func forward(_ body: ClientRequestBody, plan: [String], loop: RetryLoop, callerError: GatewayError?, usage: inout UsageDraft,
+                 trace: RequestTrace) async throws(GatewayError) -> UpstreamAnswer {
+        var loop = loop
         var random = SystemRandomNumberGenerator()
-        var callerError: GatewayError?
+        var callerError = callerError
         while true {
             let book = gateway.cooldowns.withLock { $0 }
             switch loop.next(nowMs: gateway.clock.nowMs(), cooldowns: book, random: &random) {
@@ -40,28 +39,15 @@ extension ProxyController {
                 }
             case .attempt(let deployment):
                 usage.row.attempts = loop.attempts
-                context.trace.update { $0.attempts = loop.attempts }
-                let result = await attempt(body, deployment: deployment, requestID: requestID, context: context)
+                trace.update { $0.attempts = loop.attempts }
+                let result = await attempt(body, deployment: deployment, requestID: usage.row.requestID)
                 switch result {
                 case .answered(let response, let target):
-                    gateway.cooldowns.withLock { $0.recordSuccess(deployment) }
-                    usage.row.servedModel = deployment.model
-                    context.trace.update { $0.servedModel = deployment.model }
-                    var headers: HTTPFields = [.servedModel: deployment.model, .attempts: String(loop.attempts)]
-                    if deployment.model != plan[0] { headers[.fallbackFrom] = plan[0] }
+                    let headers = answered(by: deployment, loop: loop, plan: plan, usage: &usage, trace: trace)
                     return UpstreamAnswer(response: response, model: deployment.model, target: target, headers: headers)
                 case .failed(let failure, let asCallerError):
                     callerError = asCallerError
-                    if failure.countsTowardCooldown {
-                        let nowMs = gateway.clock.nowMs()
-                        if gateway.cooldowns.withLock({ $0.recordFailure(deployment, nowMs: nowMs) }) {
-                            context.logger.warning("deployment cooling down", metadata: [
-                                "sluice.deployment": "\(deployment)", "sluice.cooldown_s": "\(gateway.config.retry.cooldownSeconds)",
-                                "sluice.error": "\(failure.detail)",
-                            ])
-                        }
-                    }
-                    loop.failed(failure, random: &random)
+                    attemptFailed(failure, deployment: deployment, loop: &loop, random: &random)
                 }
             case .finished(let outcome):
                 var error = finalError(outcome, plan: plan, callerError: callerError)
@@ -71,6 +57,38 @@ extension ProxyController {
         }
     }
 
+    /// The retry loop for a plan: its models and their deployments' weights.
+    func makeRetryLoop(plan: [String]) -> RetryLoop {
+        let models = gateway.config.models
+        return RetryLoop(chain: plan.map { RetryLoop.Model(name: $0, weights: models[$0]!.deployments.map(\.weight)) }, policy: gateway.retryPolicy)
+    }
+
+    /// A deployment answered 2xx: its failure count is reset, the usage row and the log line
+    /// name it; the headers that say who answered, after how many attempts.
+    func answered(by deployment: DeploymentRef, loop: RetryLoop, plan: [String], usage: inout UsageDraft, trace: RequestTrace) -> HTTPFields {
+        gateway.cooldowns.withLock { $0.recordSuccess(deployment) }
+        usage.row.servedModel = deployment.model
+        trace.update { $0.servedModel = deployment.model }
+        var headers: HTTPFields = [.servedModel: deployment.model, .attempts: String(loop.attempts)]
+        if deployment.model != plan[0] { headers[.fallbackFrom] = plan[0] }
+        return headers
+    }
+
+    /// An attempt failed: it counts toward the deployment's cooldown (logged when one starts)
+    /// and the loop learns what to do next.
+    func attemptFailed(_ failure: AttemptFailure, deployment: DeploymentRef, loop: inout RetryLoop, random: inout some RandomNumberGenerator) {
+        if failure.countsTowardCooldown {
+            let nowMs = gateway.clock.nowMs()
+            if gateway.cooldowns.withLock({ $0.recordFailure(deployment, nowMs: nowMs) }) {
+                gateway.logger.warning("deployment cooling down", metadata: [
+                    "sluice.deployment": "\(deployment)", "sluice.cooldown_s": "\(gateway.config.retry.cooldownSeconds)",
+                    "sluice.error": "\(failure.detail)",
+                ])
+            }
+        }
+        loop.failed(failure, random: &random)
+    }
+
     /// What one attempt came to: a 2xx head to relay, or a failure for the retry loop (with the
     /// error the caller gets if the loop stops on it).
     enum AttemptResult {
@@ -78,49 +96,61 @@ extension ProxyController {
         case failed(AttemptFailure, callerError: GatewayError?)
     }
 
-    func attempt(_ body: ClientRequestBody, deployment: DeploymentRef, requestID: String, context: SluiceRequestContext) async -> AttemptResult {
+    func attempt(_ body: ClientRequestBody, deployment: DeploymentRef, requestID: String) async -> AttemptResult {
         let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
         guard let target = gateway.target(for: configured) else {
-            return .failed(AttemptFailure(kind: .connection, detail: "provider \(configured.provider) of model \(deployment.model) is not configured"), callerError: nil)
+            return .failed(unconfiguredProvider(deployment), callerError: nil)
         }
         let timeout = gateway.config.retry.attemptTimeoutSeconds
         let response: HTTPClientResponse
         do {
             response = try await gateway.upstream.send(
                 path: body.endpoint.rawValue, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)), to: target,
-                requestID: requestID, headerTimeout: .seconds(Int64(timeout)), logger: context.logger)
+                requestID: requestID, headerTimeout: .seconds(Int64(timeout)), logger: gateway.logger)
         } catch {
-            switch error {
-            case .timeout:
-                return .failed(AttemptFailure(kind: .timeout, detail: "provider \(target.providerName) did not answer within \(timeout) s (model \(deployment.model))"), callerError: nil)
-            case .connection(let detail):
-                return .failed(AttemptFailure(kind: .connection, detail: "could not reach provider for model \(deployment.model): \(detail)"), callerError: nil)
-            }
+            return .failed(unanswered(error, target: target, model: deployment.model), callerError: nil)
         }
         let status = Int(response.status.code)
         if (200..<300).contains(status) { return .answered(response, target) }
-        return await providerFailure(response, target: target, model: deployment.model)
+        let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
+        let (failure, callerError) = providerFailure(status: status, headers: response.headers, body: bytes, target: target, model: deployment.model)
+        return .failed(failure, callerError: callerError)
+    }
+
+    /// A deployment whose provider is not in the configuration.
+    func unconfiguredProvider(_ deployment: DeploymentRef) -> AttemptFailure {
+        let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
+        return AttemptFailure(kind: .connection, detail: "provider \(configured.provider) of model \(deployment.model) is not configured")
+    }
+
+    /// An attempt that got no answer: the attempt timeout passed, or the connection failed.
+    func unanswered(_ error: UpstreamFailure, target: UpstreamTarget, model: String) -> AttemptFailure {
+        switch error {
+        case .timeout:
+            let timeout = gateway.config.retry.attemptTimeoutSeconds
+            return AttemptFailure(kind: .timeout, detail: "provider \(target.providerName) did not answer within \(timeout) s (model \(model))")
+        case .connection(let detail):
+            return AttemptFailure(kind: .connection, detail: "could not reach provider for model \(model): \(detail)")
+        }
     }
 
     /// A provider's non-2xx answer as a failed attempt. Its own verdict on the request keeps the
     /// provider's status, code and message for the caller (SPEC §3).
-    func providerFailure(_ response: HTTPClientResponse, target: UpstreamTarget, model: String) async -> AttemptResult {
-        let status = Int(response.status.code)
-        let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array($0.readableBytesView) } ?? []
-        let detail = ProviderErrorBody(parsing: bytes)
+    func providerFailure(status: Int, headers: HTTPHeaders, body: [UInt8], target: UpstreamTarget, model: String) -> (AttemptFailure, GatewayError?) {
+        let detail = ProviderErrorBody(parsing: body)
         let said = detail.message.map { ": \($0)" } ?? ""
-        let retryAfterMs = response.headers.first(name: "retry-after").flatMap { RetryAfterValue.milliseconds($0, nowMs: gateway.clock.nowMs()) }
+        let retryAfterMs = headers.first(name: "retry-after").flatMap { RetryAfterValue.milliseconds($0, nowMs: gateway.clock.nowMs()) }
         var failure = AttemptFailure(kind: .status(status), retryAfterMs: retryAfterMs,
                                      detail: "provider \(target.providerName) answered \(status) for model \(model)\(said)")
         if status == 401 || status == 403 {
             failure.detail = "provider \(target.providerName) rejected Sluice's credentials (\(status))\(said); the operator must fix providers.\(target.providerName).api_key_env"
         }
-        guard failure.handling == .returnToCaller else { return .failed(failure, callerError: nil) }
+        guard failure.handling == .returnToCaller else { return (failure, nil) }
         var callerError = GatewayError(status: status, code: detail.code ?? ErrorCode.invalidRequest.rawValue,
                                        type: detail.type ?? GatewayError.type(forStatus: status),
                                        message: detail.message ?? "Provider \(target.providerName) refused the request (\(status))", param: detail.param)
         callerError.retryAfterSeconds = retryAfterMs.map(Self.wholeSeconds)
-        return .failed(failure, callerError: callerError)
+        return (failure, callerError)
     }
 
     /// The error that ends a request whose attempts all failed.

@@ -30,41 +30,61 @@ struct ProxyController {
     }
 
     func proxy(_ endpoint: ProxyEndpoint, request: Request, context: SluiceRequestContext) async throws -> Response {
+        if let handover = gateway.handovers.claim(request.headers[.fastLaneHandover]) {
+            return try await resume(handover, context: context)
+        }
         let caller = try await gateway.authenticate(authorization: request.headers[.authorization])
         context.trace.update { $0.keyID = caller.key.id }
         var usage = UsageDraft(requestID: context.requestID, caller: caller, endpoint: endpoint, nowMs: gateway.clock.nowMs())
-        var admitted: (ticket: AdmissionTicket, states: [LimitState], policies: [RateLimitPolicy])?
+        let admitted: AdmittedRequest
         do {
             let bytes = try await readBody(request)
             let body = try ClientRequestBody(parsing: bytes, endpoint: endpoint)
             usage.row.requestedModel = body.model
             usage.row.streamed = body.stream
             context.trace.update { $0.model = body.model; $0.streamed = body.stream }
-            let segments = try readSegments(request, body: body)
+            let segments = try readSegments(request.headers, body: body)
             usage.row.userID = segments.userID
             usage.row.properties = segments.properties
-            let headerPolicies = try readPolicies(request, caller: caller, segments: segments)
+            let headerPolicies = try readPolicies(request.headers, caller: caller, segments: segments)
             let plan = try plan(for: body, caller: caller)
             let (ticket, states) = try await admit(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments)
-            admitted = (ticket, states, headerPolicies)
-            var answer = try await forward(body, plan: plan, requestID: context.requestID, usage: &usage, context: context)
-            RateLimitHeaders.add(states, headerPolicies: headerPolicies, to: &answer.headers)
-            if body.stream {
-                return relayStream(answer, body: body, usage: usage, ticket: ticket)
-            }
-            return try await respond(answer, usage: &usage, ticket: ticket)
-        } catch var error as GatewayError {
-            if let admitted {
-                // A call that failed after admission used nothing; its answer still says where the limits stand.
-                await admitted.ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
-                var fields = HTTPFields()
-                RateLimitHeaders.add(admitted.states, headerPolicies: admitted.policies, to: &fields)
-                error.headers += fields.map { ($0.name.rawName, $0.value) }
-            }
+            admitted = AdmittedRequest(body: body, plan: plan, ticket: ticket, states: states, headerPolicies: headerPolicies, usage: usage)
+        } catch {
             usage.fail(error)
             gateway.usage.record(usage.row)
             throw error
         }
+        return try await complete(admitted, loop: makeRetryLoop(plan: admitted.plan), callerError: nil, trace: context.trace)
+    }
+
+    /// An admitted request from here on: the attempts along `loop`, then the answer relayed
+    /// (plain or SSE); the limits settled and the usage recorded whichever way it ends.
+    func complete(_ admitted: AdmittedRequest, loop: RetryLoop, callerError: GatewayError?, trace: RequestTrace) async throws -> Response {
+        var usage = admitted.usage
+        do {
+            var answer = try await forward(admitted.body, plan: admitted.plan, loop: loop, callerError: callerError, usage: &usage, trace: trace)
+            RateLimitHeaders.add(admitted.states, headerPolicies: admitted.headerPolicies, to: &answer.headers)
+            if admitted.body.stream {
+                return relayStream(answer, body: admitted.body, usage: usage, ticket: admitted.ticket)
+            }
+            return try await respond(answer, usage: &usage, ticket: admitted.ticket)
+        } catch var error as GatewayError {
+            // A call that failed after admission used nothing; its answer still says where the limits stand.
+            await admitted.ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
+            var fields = HTTPFields()
+            RateLimitHeaders.add(admitted.states, headerPolicies: admitted.headerPolicies, to: &fields)
+            error.headers += fields.map { ($0.name.rawName, $0.value) }
+            usage.fail(error)
+            gateway.usage.record(usage.row)
+            throw error
+        }
+    }
+
+    /// A request the fast lane admitted and tried once: its retries, fallbacks and answer, here.
+    func resume(_ handover: FastLaneHandover, context: SluiceRequestContext) async throws -> Response {
+        context.trace.update { $0 = handover.trace }
+        return try await complete(handover.admitted, loop: handover.loop, callerError: handover.callerError, trace: context.trace)
     }
 
     /// The body, refused with 413 above `server.max_body_bytes` (before reading it when the
@@ -114,18 +134,23 @@ struct ProxyController {
         } catch {
             throw GatewayError(status: 502, code: .upstreamError, message: "Provider \(answer.target.providerName) broke off its answer: \(error)")
         }
-        let bytes = Array(buffer.readableBytesView)
-        let tokens = TokenUsage.from(body: bytes)
-        let price = gateway.config.models[answer.model]!.price
-        usage.settle(input: tokens?.inputTokens ?? 0, output: tokens?.outputTokens ?? 0, price: price, estimated: tokens == nil)
+        recordAnswer(buffer, status: Int(answer.response.status.code), model: answer.model, usage: &usage)
         await ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
-        usage.row.status = Int(answer.response.status.code)
-        usage.markFirstByte()
-        usage.row.latencyMs = usage.elapsedMs
         gateway.usage.record(usage.row)
         var headers = answer.headers
         headers[.contentType] = answer.response.headers.first(name: "content-type") ?? "application/json"
         return Response(status: .init(code: Int(answer.response.status.code)), headers: headers, body: .init(byteBuffer: buffer))
+    }
+
+    /// A plain answer's usage: tokens from its `usage` object (none: estimated as 0), their
+    /// cost at the model's price, the status and timings.
+    func recordAnswer(_ body: ByteBuffer, status: Int, model: String, usage: inout UsageDraft) {
+        let tokens = TokenUsage.from(body: Array(body.readableBytesView))
+        let price = gateway.config.models[model]!.price
+        usage.settle(input: tokens?.inputTokens ?? 0, output: tokens?.outputTokens ?? 0, price: price, estimated: tokens == nil)
+        usage.row.status = status
+        usage.markFirstByte()
+        usage.row.latencyMs = usage.elapsedMs
     }
 
     /// `GET /v1/models`: the models this key may use. Counts against no limit, writes no usage row.

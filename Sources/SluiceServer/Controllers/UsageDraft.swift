@@ -1,7 +1,7 @@
 import SluiceCore
 
 /// A usage row being filled in as a request goes through the gateway.
-struct UsageDraft {
+struct UsageDraft: Sendable {
     var row: UsageRow
     let startedAt: ContinuousClock.Instant
 

@@ -68,6 +68,13 @@ public final class CreditGate: Sendable {
         }
     }
 
+    /// `reserve` from memory alone: an `insufficient` answer here may still be a reservation
+    /// after the ledger grows the lease (`reserve` asks it).
+    func reserveInMemory(account: String, cost: NanoDollars) -> CreditDecision {
+        let now = nowMs()
+        return book.withLock { $0.reserve(account: account, cost: cost, nowMs: now) }
+    }
+
     func settle(account: String, reserved: NanoDollars, actual: NanoDollars) {
         book.withLock { $0.settle(account: account, reserved: reserved, actual: actual) }
     }

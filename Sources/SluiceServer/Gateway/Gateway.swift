@@ -22,6 +22,10 @@ public final class Gateway: Sendable {
     /// Consecutive failures and cooldowns per deployment, shared by every request.
     let cooldowns: Mutex<CooldownBook>
     let retryPolicy: RetryPolicy
+    /// Keep-alive connections to plain-HTTP providers, one pool per event loop (the fast lane).
+    let upstreamPools = UpstreamConnectionPools()
+    /// Requests the fast lane admitted and hands to the general path after a failed attempt.
+    let handovers = FastLaneHandovers()
     /// Callers' `Helicone-RateLimit-Policy` values, parsed once.
     let policyHeaders = PolicyHeaderCache()
     let clock: WallClock
@@ -60,6 +64,39 @@ public final class Gateway: Sendable {
     /// key created since the last refresh. Every failure is the same 401, so a caller learns
     /// nothing about which keys exist.
     func authenticate(authorization: String?) async throws(GatewayError) -> Caller {
+        let digest: KeyDigest
+        switch try cachedCaller(authorization: authorization) {
+        case .found(let caller): return caller
+        case .notCached(let uncached): digest = uncached
+        }
+        let record: KeyRecord
+        do {
+            guard let stored = try await ledger.key(digest: digest) else {
+                keyCache.rememberMissing(digest)
+                throw GatewayError.invalidAPIKey()
+            }
+            if let account = try await ledger.account(named: stored.account) { accountsChanged([account]) }
+            keyCache.store(keys: [stored])
+            record = stored
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            logger.error("key lookup failed", metadata: ["sluice.error": "\(error)"])
+            throw GatewayError(status: 503, code: .internalError, message: "The key store is unavailable; try again shortly", retryAfterSeconds: 1)
+        }
+        return try caller(for: record)
+    }
+
+    /// What the cache alone says of an Authorization header.
+    enum CachedCaller {
+        case found(Caller)
+        /// A well-formed key the cache does not know: the ledger must be asked.
+        case notCached(KeyDigest)
+    }
+
+    /// `authenticate` without the ledger: the 401s, or the caller, or that the ledger must be
+    /// asked. Never suspends, so the fast lane can use it.
+    func cachedCaller(authorization: String?) throws(GatewayError) -> CachedCaller {
         guard let authorization else {
             throw .invalidAPIKey("Missing API key: send `Authorization: Bearer sk-sluice-...`")
         }
@@ -69,28 +106,14 @@ public final class Gateway: Sendable {
         // Malformed keys are refused before any hashing or lookup.
         guard APIKeyFormat.environment(of: text) != nil else { throw .invalidAPIKey() }
         let digest = KeyDigest(of: text)
-        let record: KeyRecord
         switch keyCache.lookup(digest) {
-        case .found(let cached):
-            record = cached
-        case .knownMissing:
-            throw .invalidAPIKey()
-        case .notCached:
-            do {
-                guard let stored = try await ledger.key(digest: digest) else {
-                    keyCache.rememberMissing(digest)
-                    throw GatewayError.invalidAPIKey()
-                }
-                if let account = try await ledger.account(named: stored.account) { accountsChanged([account]) }
-                keyCache.store(keys: [stored])
-                record = stored
-            } catch let error as GatewayError {
-                throw error
-            } catch {
-                logger.error("key lookup failed", metadata: ["sluice.error": "\(error)"])
-                throw GatewayError(status: 503, code: .internalError, message: "The key store is unavailable; try again shortly", retryAfterSeconds: 1)
-            }
+        case .found(let cached): return .found(try caller(for: cached))
+        case .knownMissing: throw .invalidAPIKey()
+        case .notCached: return .notCached(digest)
         }
+    }
+
+    private func caller(for record: KeyRecord) throws(GatewayError) -> Caller {
         guard record.isUsable(atMs: clock.nowMs()) else { throw .invalidAPIKey() }
         guard let preset = config.presets[record.preset] else {
             throw .invalidAPIKey("This key's preset \"\(record.preset)\" is not configured on this gateway; ask the operator")

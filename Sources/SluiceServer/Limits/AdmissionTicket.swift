@@ -29,15 +29,27 @@ final class AdmissionTicket: Sendable {
 
     /// Settles to the real usage: `tokens` for token limits, `cost` for cent limits and credits.
     func settle(tokens: Int, cost: NanoDollars) async {
-        guard claim() else { return }
-        if let credit { gateway.credits.settle(account: credit.account, reserved: credit.reserved, actual: cost) }
-        let entries = reservations.map { SettlementEntry(reservation: $0, actual: Self.actual($0, tokens: Int64(tokens), cost: cost)) }
-        guard !entries.isEmpty else { return }
+        guard let entries = claim(tokens: tokens, cost: cost) else { return }
         do {
             try await gateway.counters.settle(entries, shard: shard, nowMs: gateway.clock.nowMs())
         } catch {
             gateway.logger.error("settling limits failed", metadata: ["sluice.key_id": "\(shard)", "sluice.error": "\(error)"])
         }
+    }
+
+    /// `settle` on counters in this process's memory, without suspending (the fast lane).
+    func settleInMemory(tokens: Int, cost: NanoDollars, counters: MemoryCounterStore) {
+        guard let entries = claim(tokens: tokens, cost: cost) else { return }
+        counters.settleNow(entries, shard: shard, nowMs: gateway.clock.nowMs())
+    }
+
+    /// Claims the settlement and settles the credit; the limit corrections left to make (nil:
+    /// settled already, or nothing to correct).
+    private func claim(tokens: Int, cost: NanoDollars) -> [SettlementEntry]? {
+        guard claim() else { return nil }
+        if let credit { gateway.credits.settle(account: credit.account, reserved: credit.reserved, actual: cost) }
+        let entries = reservations.map { SettlementEntry(reservation: $0, actual: Self.actual($0, tokens: Int64(tokens), cost: cost)) }
+        return entries.isEmpty ? nil : entries
     }
 
     private func claim() -> Bool {

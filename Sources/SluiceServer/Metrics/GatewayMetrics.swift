@@ -6,7 +6,7 @@ import Synchronization
 /// own (not the process-wide swift-metrics bootstrap), so several gateways in one test process
 /// never mix their figures.
 ///
-/// Only the counter store's health is reported so far; the request, token and cost figures of
+/// Only the counter store's health and the fast lane's share are reported so far; the request, token and cost figures of
 /// SPEC §8 are not built yet (README, "Not yet built").
 public final class GatewayMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
@@ -18,6 +18,10 @@ public final class GatewayMetrics: Sendable {
     /// the store's own count at each scrape.
     private let counterStoreFailures: Counter
     private let failuresReported = Mutex<Int>(0)
+    /// Requests the fast lane answered itself, and those it admitted and handed to the general
+    /// path after a failed first attempt.
+    let fastLaneAnswered: Counter
+    let fastLaneHandedOver: Counter
 
     init(failureMode: String) {
         counterStoreOutages = registry.makeCounter(
@@ -29,6 +33,10 @@ public final class GatewayMetrics: Sendable {
         counterStoreFailures = registry.makeCounter(
             descriptor: Self.name("counter_store_failures", unit: "total",
                                   help: "Calls to the shared counter store that failed (timeout, lost connection, error answer)"))
+        let fastLane = Self.name("fast_lane_requests", unit: "total",
+                                 help: "Requests the fast lane admitted: answered there, or handed to the general path after a failed first attempt")
+        fastLaneAnswered = registry.makeCounter(descriptor: fastLane, labels: [("outcome", "answered")])
+        fastLaneHandedOver = registry.makeCounter(descriptor: fastLane, labels: [("outcome", "handed_over")])
     }
 
     static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {

@@ -29,7 +29,7 @@ final class TestGateway: Sendable {
     static let adminKey = "test-admin-key"
 
     /// Starts everything; `configure` adjusts the configuration (built on the demo's) first.
-    static func start(configure: (inout SluiceConfig) -> Void = { _ in }) async throws -> TestGateway {
+    static func start(fastLane: Bool = true, configure: (inout SluiceConfig) -> Void = { _ in }) async throws -> TestGateway {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let (mockPorts, mockContinuation) = AsyncStream.makeStream(of: Int.self)
@@ -54,7 +54,8 @@ final class TestGateway: Sendable {
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
 
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-        let options = ServerOptions(adminKey: Secret(TestGateway.adminKey), keyRefreshInterval: .milliseconds(100), onServerRunning: { continuation.yield($0) })
+        let options = ServerOptions(adminKey: Secret(TestGateway.adminKey), keyRefreshInterval: .milliseconds(100), onServerRunning: { continuation.yield($0) },
+                                    fastLane: fastLane)
         let (app, gateway) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
         let serverGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let serverTask = Task { try await serverGroup.run() }
@@ -158,8 +159,8 @@ struct TestResponse {
 }
 
 /// Runs `body` against a fresh gateway and always stops it.
-func withGateway(configure: (inout SluiceConfig) -> Void = { _ in }, _ body: (TestGateway) async throws -> Void) async throws {
-    let gateway = try await TestGateway.start(configure: configure)
+func withGateway(fastLane: Bool = true, configure: (inout SluiceConfig) -> Void = { _ in }, _ body: (TestGateway) async throws -> Void) async throws {
+    let gateway = try await TestGateway.start(fastLane: fastLane, configure: configure)
     do {
         try await body(gateway)
     } catch {

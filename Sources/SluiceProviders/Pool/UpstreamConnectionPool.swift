@@ -1,0 +1,155 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// Keep-alive HTTP/1.1 connections to plain-HTTP providers, owned by one event loop.
+///
+/// The gateway's fast lane runs on the event loop of the caller's connection; calling a provider
+/// over a connection of that same loop keeps the whole request on one thread with no task, no
+/// hop and no lock (AsyncHTTPClient, the general path, costs about a third of a proxied
+/// request's CPU time: docs/benchmarks.md). Idle connections are reused most recent first and
+/// closed after `idleTimeout`. A request that fails on a reused connection before the provider
+/// sent anything (it closed the idle connection as the request went out) is sent once more on a
+/// new connection, as nginx does with its cached upstream connections.
+public final class UpstreamConnectionPool: @unchecked Sendable {
+    public let eventLoop: any EventLoop
+    let idleTimeout: TimeAmount
+    let maxIdlePerOrigin: Int
+    private var idle: [PlainHTTPOrigin: [UpstreamConnection]] = [:]
+    /// Every open connection, idle or busy, for the deadline sweep.
+    private var open: [UpstreamConnection] = []
+    private var sweep: RepeatedTask?
+    private var isClosed = false
+    /// How often exchanges are checked against their deadlines: a timeout fires up to this late.
+    static let sweepInterval = TimeAmount.milliseconds(100)
+
+    public init(eventLoop: any EventLoop, idleTimeout: TimeAmount = .seconds(60), maxIdlePerOrigin: Int = 256) {
+        self.eventLoop = eventLoop
+        self.idleTimeout = idleTimeout
+        self.maxIdlePerOrigin = maxIdlePerOrigin
+    }
+
+    /// Sends `exchange` and calls `completion` on this pool's event loop with the whole answer.
+    /// Must be called on that loop.
+    public func send(_ exchange: UpstreamExchange, completion: @escaping (UpstreamExchangeResult) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        let deadline = NIODeadline.now() + exchange.timeout
+        guard let connection = takeIdle(exchange.origin) else {
+            sendOnNewConnection(exchange, deadline: deadline, completion: completion)
+            return
+        }
+        connection.start(exchange, deadline: deadline, reused: true) { [self] result, stale in
+            if stale, NIODeadline.now() < deadline {
+                sendOnNewConnection(exchange, deadline: deadline, completion: completion)
+            } else {
+                completion(result)
+            }
+        }
+    }
+
+    /// Idle connections held now, for tests.
+    public var idleCount: Int {
+        eventLoop.preconditionInEventLoop()
+        return idle.values.reduce(0) { $0 + $1.count }
+    }
+
+    /// Closes every idle connection and keeps none from now on (connections busy now close when
+    /// their exchange ends).
+    public func close() {
+        eventLoop.execute { [self] in
+            isClosed = true
+            sweep?.cancel()
+            sweep = nil
+            let all = idle.values.flatMap { $0 }
+            idle = [:]
+            for connection in all { connection.channel?.close(promise: nil) }
+        }
+    }
+
+    private func takeIdle(_ origin: PlainHTTPOrigin) -> UpstreamConnection? {
+        while let connection = idle[origin]?.popLast() {
+            if connection.isUsable { return connection }
+        }
+        return nil
+    }
+
+    private func sendOnNewConnection(_ exchange: UpstreamExchange, deadline: NIODeadline, completion: @escaping (UpstreamExchangeResult) -> Void) {
+        let connection = UpstreamConnection(origin: exchange.origin) { [self] connection, available in
+            available ? keep(connection) : forget(connection)
+        }
+        let origin = exchange.origin
+        let connectTimeout = min(deadline - .now(), .seconds(10))
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(max(connectTimeout, .milliseconds(1)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+            .connect(host: origin.host, port: origin.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    connection.attach(channel)
+                    self.opened(connection)
+                    connection.start(exchange, deadline: deadline, reused: false) { result, _ in completion(result) }
+                case .failure(let error as ChannelError) where error == .connectTimeout(connectTimeout):
+                    completion(.failed(.connection("connecting to \(origin.authority) timed out")))
+                case .failure(let error):
+                    completion(.failed(.connection("connecting to \(origin.authority): \(error)")))
+                }
+            }
+    }
+
+    private func keep(_ connection: UpstreamConnection) {
+        guard !isClosed, (idle[connection.origin]?.count ?? 0) < maxIdlePerOrigin else {
+            connection.channel?.close(promise: nil)
+            return
+        }
+        idle[connection.origin, default: []].append(connection)
+        connection.scheduleIdleClose(after: idleTimeout)
+    }
+
+    private func forget(_ connection: UpstreamConnection) {
+        idle[connection.origin]?.removeAll { $0 === connection }
+        open.removeAll { $0 === connection }
+    }
+
+    private func opened(_ connection: UpstreamConnection) {
+        open.append(connection)
+        guard sweep == nil, !isClosed else { return }
+        sweep = eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { [self] _ in
+            let now = NIODeadline.now()
+            for connection in open { connection.expire(now: now) }
+        }
+    }
+}
+
+/// One `UpstreamConnectionPool` per event loop of a group, made when a loop first asks.
+public final class UpstreamConnectionPools: Sendable {
+    private let pools = Mutex<[ObjectIdentifier: UpstreamConnectionPool]>([:])
+    private let idleTimeout: TimeAmount
+
+    public init(idleTimeout: TimeAmount = .seconds(60)) {
+        self.idleTimeout = idleTimeout
+    }
+
+    /// The pool of `eventLoop`; look it up once per caller connection, not per request.
+    public func pool(for eventLoop: any EventLoop) -> UpstreamConnectionPool {
+        pools.withLock { pools in
+            if let pool = pools[ObjectIdentifier(eventLoop)] { return pool }
+            let pool = UpstreamConnectionPool(eventLoop: eventLoop, idleTimeout: idleTimeout)
+            pools[ObjectIdentifier(eventLoop)] = pool
+            return pool
+        }
+    }
+
+    /// Closes every pool's idle connections (at shutdown).
+    public func close() {
+        for pool in pools.withLock({ Array($0.values) }) { pool.close() }
+    }
+}

@@ -1,0 +1,165 @@
+import HTTPTypes
+import NIOCore
+import SluiceCore
+import SluiceProviders
+import SluiceStore
+
+/// The common case of a proxied call, served on the caller's event loop: no task, no thread hop,
+/// no AsyncHTTPClient. A non-streamed request with a cached key, counters in this process's
+/// memory, a credit book that can answer from memory, and a first deployment on a plain-HTTP
+/// provider is decided here with the general path's own functions (`ProxyController`), sent
+/// over `UpstreamConnectionPool`, and answered exactly as the general path would answer it.
+///
+/// Anything else goes to the general path untouched, before anything is counted: a request that
+/// would be refused is refused there, once, with the error rendered in one place. A request
+/// admitted here whose first attempt fails goes there with its admission and retry loop
+/// (`FastLaneHandover`), so retries, fallbacks and the final error are the general path's too.
+struct FastLane: Sendable {
+    let controller: ProxyController
+    let counters: MemoryCounterStore
+    /// Plain-HTTP providers by name; the others are called by the general path only.
+    let origins: [String: PlainHTTPOrigin]
+    let serverName: String
+
+    /// Nil when the fast lane can serve nothing on this gateway (Redis counters, or no
+    /// plain-HTTP provider).
+    init?(gateway: Gateway, serverName: String) {
+        guard let counters = gateway.counters as? MemoryCounterStore else { return nil }
+        let origins = gateway.config.providers.compactMapValues { PlainHTTPOrigin(baseURL: $0.baseURL) }
+        guard !origins.isEmpty else { return nil }
+        self.controller = ProxyController(gateway: gateway)
+        self.counters = counters
+        self.origins = origins
+        self.serverName = serverName
+    }
+
+    var gateway: Gateway { controller.gateway }
+
+    /// A call under way: admitted, its first attempt sent.
+    struct Call {
+        let admitted: AdmittedRequest
+        var usage: UsageDraft
+        var loop: RetryLoop
+        let deployment: DeploymentRef
+        let target: UpstreamTarget
+        let trace: RequestTrace
+        let path: String
+        let started: ContinuousClock.Instant
+    }
+
+    /// How a call ends: an answer to write, or the general path's turn.
+    enum Outcome {
+        case respond(HTTPResponse, ByteBuffer)
+        case handOver(FastLaneHandover)
+    }
+
+    /// The endpoint of a request the fast lane may take, judged from its head alone.
+    static func endpoint(of head: HTTPRequest) -> ProxyEndpoint? {
+        guard head.method == .post, let path = head.path, path.hasPrefix("/v1/") else { return nil }
+        guard let endpoint = ProxyEndpoint(rawValue: String(path.dropFirst(3))) else { return nil }
+        // Connection management and `Expect: 100-continue` stay with the server.
+        if head.headerFields[.expect] != nil { return nil }
+        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return nil }
+        return endpoint
+    }
+
+    /// Checks and admits the request and builds its first attempt; nil when the general path
+    /// must serve it (nothing has been counted then).
+    func start(_ head: HTTPRequest, endpoint: ProxyEndpoint, body bytes: ByteBuffer) -> (Call, UpstreamExchange)? {
+        let started = ContinuousClock.now
+        let headers = head.headerFields
+        guard case .found(let caller)? = try? gateway.cachedCaller(authorization: headers[.authorization]),
+              let body = try? ClientRequestBody(parsing: Array(bytes.readableBytesView), endpoint: endpoint), !body.stream,
+              let segments = try? controller.readSegments(headers, body: body),
+              let headerPolicies = try? controller.readPolicies(headers, caller: caller, segments: segments),
+              let plan = try? controller.plan(for: body, caller: caller)
+        else { return nil }
+        var loop = controller.makeRetryLoop(plan: plan)
+        var random = SystemRandomNumberGenerator()
+        let cooldowns = gateway.cooldowns.withLock { $0 }
+        guard case .attempt(let deployment) = loop.next(nowMs: gateway.clock.nowMs(), cooldowns: cooldowns, random: &random) else { return nil }
+        let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
+        guard let target = gateway.target(for: configured), let origin = origins[configured.provider] else { return nil }
+        guard let (ticket, states) = controller.admitInMemory(body, plan: plan, caller: caller, headerPolicies: headerPolicies,
+                                                              segments: segments, counters: counters)
+        else { return nil }
+
+        let requestID = RequestID.make(nowMs: gateway.clock.nowMs())
+        var usage = UsageDraft(requestID: requestID, caller: caller, endpoint: endpoint, nowMs: gateway.clock.nowMs())
+        usage.row.requestedModel = body.model
+        usage.row.userID = segments.userID
+        usage.row.properties = segments.properties
+        usage.row.attempts = loop.attempts
+        let trace = RequestTrace(.init(requestID: requestID, keyID: caller.key.id, model: body.model, attempts: loop.attempts))
+        let admitted = AdmittedRequest(body: body, plan: plan, ticket: ticket, states: states, headerPolicies: headerPolicies, usage: usage)
+        let exchange = UpstreamExchange(
+            origin: origin, target: PlainHTTPOrigin.requestTarget(of: target.url(for: endpoint.rawValue)),
+            headers: target.requestHeaders(requestID: requestID), body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)),
+            timeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), maxAnswerBytes: ProxyController.maxAnswerBytes)
+        let call = Call(admitted: admitted, usage: usage, loop: loop, deployment: deployment, target: target, trace: trace,
+                        path: "/v1" + endpoint.rawValue, started: started)
+        return (call, exchange)
+    }
+
+    /// What the first attempt's result comes to. A 2xx answer is settled, recorded, logged and
+    /// returned to write; anything else is the retry loop's next step, on the general path.
+    func finish(_ call: Call, result: UpstreamExchangeResult) -> Outcome {
+        var call = call
+        let model = call.deployment.model
+        var random = SystemRandomNumberGenerator()
+        switch result {
+        case .answered(let answer) where (200..<300).contains(answer.status):
+            var headers = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.usage, trace: call.trace)
+            RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
+            headers[.contentType] = answer.headers.first(name: "content-type") ?? "application/json"
+            controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.usage)
+            call.admitted.ticket.settleInMemory(tokens: call.usage.row.inputTokens + call.usage.row.outputTokens, cost: call.usage.row.cost,
+                                                counters: counters)
+            gateway.usage.record(call.usage.row)
+            return .respond(respond(call, status: answer.status, headers: headers, bodyLength: answer.body.readableBytes), answer.body)
+        case .answered(let answer):
+            let (failure, callerError) = controller.providerFailure(status: answer.status, headers: answer.headers,
+                                                                    body: Array(answer.body.readableBytesView), target: call.target, model: model)
+            controller.attemptFailed(failure, deployment: call.deployment, loop: &call.loop, random: &random)
+            return .handOver(handover(call, callerError: callerError))
+        case .failed(let error):
+            let failure = controller.unanswered(error, target: call.target, model: model)
+            controller.attemptFailed(failure, deployment: call.deployment, loop: &call.loop, random: &random)
+            return .handOver(handover(call, callerError: nil))
+        case .tooLarge:
+            // As the general path: a 2xx head was relayed, so the answer is lost, not retried.
+            var error = GatewayError(status: 502, code: .upstreamError,
+                                     message: "Provider \(call.target.providerName) broke off its answer: longer than \(ProxyController.maxAnswerBytes) bytes")
+            call.admitted.ticket.settleInMemory(tokens: 0, cost: .zero, counters: counters)
+            var fields = HTTPFields()
+            RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &fields)
+            error.headers += fields.map { ($0.name.rawName, $0.value) }
+            call.usage.fail(error)
+            gateway.usage.record(call.usage.row)
+            let body = ByteBuffer(string: error.jsonBody)
+            return .respond(respond(call, status: error.status, headers: error.responseHeaders, bodyLength: body.readableBytes), body)
+        }
+    }
+
+    private func handover(_ call: Call, callerError: GatewayError?) -> FastLaneHandover {
+        let before = call.admitted
+        let admitted = AdmittedRequest(body: before.body, plan: before.plan, ticket: before.ticket, states: before.states,
+                                       headerPolicies: before.headerPolicies, usage: call.usage)
+        return FastLaneHandover(admitted: admitted, loop: call.loop, callerError: callerError, trace: call.trace.snapshot)
+    }
+
+    /// The response head as the general path sends it (the edge middleware's `X-Request-Id`,
+    /// the server's `Date` and `Server`), and the request's log line.
+    private func respond(_ call: Call, status: Int, headers: HTTPFields, bodyLength: Int) -> HTTPResponse {
+        var headers = headers
+        let requestID = call.usage.row.requestID
+        headers[.contentLength] = String(bodyLength)
+        headers[.requestID] = requestID
+        headers[.date] = HTTPDate.now
+        headers[.server] = serverName
+        RequestLogLine(requestID: requestID, method: "POST", path: call.path, status: status,
+                       elapsed: ContinuousClock.now - call.started, fields: call.trace.snapshot)
+            .write(to: gateway.logger)
+        return HTTPResponse(status: .init(code: status), headerFields: headers)
+    }
+}

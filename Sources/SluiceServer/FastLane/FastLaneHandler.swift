@@ -1,0 +1,188 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import SluiceCore
+import SluiceProviders
+
+/// Sits in each caller connection's pipeline between the HTTP codec and Hummingbird, and serves
+/// the requests `FastLane` can take; every other request, and every request while Hummingbird
+/// still owes an answer on the connection, passes through to Hummingbird unchanged.
+///
+/// A candidate's head and body are held until the body ends, then either served here or replayed
+/// to Hummingbird as they came (with a handover token when the fast lane admitted it and its
+/// first attempt failed). A pipelining client's next requests wait in a short queue during a
+/// call (reading pauses when it is full), so they are answered in order. Lives on its channel's event loop only.
+final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Inbound {
+        case betweenRequests
+        /// Parts of a request Hummingbird serves: passed on until its end.
+        case toGeneralPath
+        /// A fast-lane candidate being read.
+        case collecting(HTTPRequest, ProxyEndpoint, ByteBuffer)
+    }
+
+    private let lane: FastLane
+    private let maxBodyBytes: Int
+    private var pool: UpstreamConnectionPool?
+    private var inbound = Inbound.betweenRequests
+    /// Answers Hummingbird has yet to finish writing on this connection.
+    private var owed = 0
+    private var callInFlight = false
+    /// Parts that arrived during a call, handled after it.
+    private var queued: [HTTPRequestPart] = []
+    private var readPending = false
+    /// Parts queued during a call before reading pauses.
+    static let maxQueuedParts = 16
+    /// A user event (Hummingbird's quiesce at shutdown) that arrived during a fast-lane request,
+    /// passed on after it.
+    private var quiescePending: Any?
+    private var isActive = true
+
+    init(lane: FastLane) {
+        self.lane = lane
+        self.maxBodyBytes = lane.gateway.config.server.maxBodyBytes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        pool = lane.gateway.upstreamPools.pool(for: context.eventLoop)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if callInFlight || !queued.isEmpty {
+            queued.append(part)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        defer { passQuiesceIfIdle(context: context) }
+        switch (inbound, part) {
+        case (.betweenRequests, .head(var head)):
+            // Only the fast lane itself may hand a request over.
+            head.headerFields[.fastLaneHandover] = nil
+            if owed == 0, let endpoint = FastLane.endpoint(of: head) {
+                inbound = .collecting(head, endpoint, ByteBuffer())
+            } else {
+                toGeneralPath(head, context: context)
+            }
+        case (.collecting(let head, let endpoint, var body), .body(var chunk)):
+            inbound = .betweenRequests  // body is uniquely referenced while appending
+            body.writeBuffer(&chunk)
+            if body.readableBytes > maxBodyBytes {
+                // Hummingbird refuses it with 413 and the general path's usage row.
+                toGeneralPath(head, context: context)
+                context.fireChannelRead(wrapInboundOut(.body(body)))
+            } else {
+                inbound = .collecting(head, endpoint, body)
+            }
+        case (.collecting(let head, let endpoint, let body), .end(let trailers)):
+            inbound = .betweenRequests
+            guard let pool, let (call, exchange) = lane.start(head, endpoint: endpoint, body: body) else {
+                replay(head, body: body, trailers: trailers, context: context)
+                return
+            }
+            callInFlight = true
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            pool.send(exchange) { result in
+                let (handler, context) = loopBound.value
+                handler.callFinished(call, result: result, head: head, body: body, context: context)
+            }
+        case (.toGeneralPath, _):
+            if case .end = part { inbound = .betweenRequests }
+            context.fireChannelRead(wrapInboundOut(part))
+        case (.betweenRequests, _), (.collecting, .head):
+            // The codec never sends these; pass them on for Hummingbird to judge.
+            context.fireChannelRead(wrapInboundOut(part))
+        }
+    }
+
+    private func toGeneralPath(_ head: HTTPRequest, context: ChannelHandlerContext) {
+        owed += 1
+        inbound = .toGeneralPath
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    private func replay(_ head: HTTPRequest, body: ByteBuffer, trailers: HTTPFields?, context: ChannelHandlerContext) {
+        owed += 1
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
+        context.fireChannelRead(wrapInboundOut(.end(trailers)))
+        context.fireChannelReadComplete()
+    }
+
+    private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, head: HTTPRequest, body: ByteBuffer,
+                              context: ChannelHandlerContext) {
+        callInFlight = false
+        switch lane.finish(call, result: result) {
+        case .respond(let response, let answer):
+            lane.gateway.metrics.fastLaneAnswered.increment()
+            if isActive {
+                context.write(wrapOutboundOut(.head(response)), promise: nil)
+                if answer.readableBytes > 0 { context.write(wrapOutboundOut(.body(answer)), promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        case .handOver(let handover):
+            lane.gateway.metrics.fastLaneHandedOver.increment()
+            // With the caller gone nobody would claim it; dropping it settles the ticket as reserved.
+            guard isActive else { break }
+            var head = head
+            head.headerFields[.fastLaneHandover] = lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs())
+            replay(head, body: body, trailers: nil, context: context)
+        }
+        resumeAfterCall(context: context)
+        passQuiesceIfIdle(context: context)
+    }
+
+    /// Handles what arrived during the call, until the next call starts; then reading resumes.
+    private func resumeAfterCall(context: ChannelHandlerContext) {
+        while !callInFlight, !queued.isEmpty {
+            handle(queued.removeFirst(), context: context)
+        }
+        guard !callInFlight else { return }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Holding every read during a call would cost two epoll changes per request; a client
+        // that is not pipelining sends nothing meanwhile, and one that is fills the queue first.
+        if callInFlight, queued.count >= Self.maxQueuedParts {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { owed = max(0, owed - 1) }
+        context.write(data, promise: promise)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Hummingbird closes a connection it thinks idle when the server shuts down; one with a
+        // fast-lane request being read or called is not idle, so the event waits for its answer.
+        quiescePending = event
+        passQuiesceIfIdle(context: context)
+    }
+
+    private func passQuiesceIfIdle(context: ChannelHandlerContext) {
+        guard let event = quiescePending, !callInFlight else { return }
+        if case .collecting = inbound { return }
+        quiescePending = nil
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        context.fireChannelInactive()
+    }
+}
