@@ -175,7 +175,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SluiceProvidersTests", dependencies: ["SluiceProviders"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SluiceProvidersTests",
+            dependencies: [
+                "SluiceProviders",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SluiceServerTests",
             dependencies: [

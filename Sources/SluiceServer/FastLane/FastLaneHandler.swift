@@ -142,9 +142,13 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
 
     /// Handles what arrived during the call, until the next call starts; then reading resumes.
     private func resumeAfterCall(context: ChannelHandlerContext) {
+        let hadQueued = !queued.isEmpty
         while !callInFlight, !queued.isEmpty {
             handle(queued.removeFirst(), context: context)
         }
+        // Hummingbird takes in what it was given at the end of a read; the read these parts
+        // came in has ended long ago.
+        if hadQueued { context.fireChannelReadComplete() }
         guard !callInFlight else { return }
         if readPending {
             readPending = false

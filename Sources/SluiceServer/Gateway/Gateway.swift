@@ -121,6 +121,9 @@ public final class Gateway: Sendable {
         return Caller(key: record, preset: preset)
     }
 
+    /// Fast-lane handovers the general path has not taken up yet (none, once requests are done).
+    public var pendingHandovers: Int { handovers.count }
+
     /// Accounts read from the ledger: their balances go to the credit book.
     func accountsChanged(_ accounts: [AccountRecord]) {
         credits.apply(accounts)

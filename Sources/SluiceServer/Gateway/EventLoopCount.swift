@@ -6,13 +6,13 @@ import Foundation
 /// gateway pinned to one core (`taskset -c 1`, a cpuset container) would run two or more event
 /// loops on that core, switching between them on every request. Linux shows the mask in
 /// /proc/self/status (`Cpus_allowed`, hex words separated by commas).
-enum EventLoopCount {
-    static func forThisProcess() -> Int? {
+public enum EventLoopCount {
+    public static func forThisProcess() -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
         return allowedCPUs(status: status)
     }
 
-    static func allowedCPUs(status: String) -> Int? {
+    public static func allowedCPUs(status: String) -> Int? {
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
         let mask = line.dropFirst("Cpus_allowed:".count).filter { $0 != " " && $0 != "\t" && $0 != "," }
         var count = 0

@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOPosix
+import SluiceCore
+import SluiceStore
+import Testing
+
+/// The fast lane (plain calls served on the caller's event loop) against the general path: the
+/// same answers and usage rows, the handover of a failed first attempt, a pipelining client, a
+/// forged handover header, and a stop with fast-lane calls in flight.
+@Suite("Fast lane end to end")
+struct FastLaneEndToEndTests {
+    /// Headers whose values differ from call to call by nature.
+    static let perCall: Set<String> = ["x-request-id", "date"]
+
+    @Test("a plain call gets the same answer, headers and usage row on the fast lane as on the general path")
+    func sameAsGeneralPath() async throws {
+        var answers: [(TestResponse, UsageRow, Int)] = []
+        for fastLane in [true, false] {
+            try await withGateway(fastLane: fastLane) { gateway in
+                let key = try await Self.cachedKey(gateway)
+                let response = try await gateway.send(
+                    "/v1/chat/completions", key: key, body: chatBody(content: "hello mock.completion_tokens=7", extra: ",\"max_tokens\":50"),
+                    headers: [("Helicone-RateLimit-Policy", "100;w=60;s=user"), ("Helicone-User-Id", "alice"),
+                              ("Helicone-Property-Team", "search")])
+                let requestID = try #require(response.requestID)
+                let row = try #require(try await gateway.usageRow(requestID))
+                answers.append((response, row, try await Self.fastLaneCount(gateway, outcome: "answered")))
+            }
+        }
+        let (fast, fastRow, fastCount) = answers[0]
+        let (general, generalRow, generalCount) = answers[1]
+        #expect(fastCount == 1)
+        #expect(generalCount == 0)
+        #expect(fast.status == 200)
+        #expect(fast.status == general.status)
+        // The mock numbers its answers per process; everything else in the body is the same.
+        #expect(Self.withoutID(fast.body) == Self.withoutID(general.body))
+        let fastHeaders = fast.headers.filter { !Self.perCall.contains($0.name.lowercased()) }.map { "\($0.name.lowercased()): \($0.value)" }
+        let generalHeaders = general.headers.filter { !Self.perCall.contains($0.name.lowercased()) }.map { "\($0.name.lowercased()): \($0.value)" }
+        #expect(fastHeaders.sorted() == generalHeaders.sorted())
+        #expect(fast.headers.first(name: "date") != nil)
+        #expect(fastRow.requestID == fast.requestID)
+        var comparable = fastRow
+        comparable.requestID = generalRow.requestID
+        comparable.keyID = generalRow.keyID
+        comparable.createdAtMs = generalRow.createdAtMs
+        comparable.latencyMs = generalRow.latencyMs
+        comparable.timeToFirstByteMs = generalRow.timeToFirstByteMs
+        #expect(comparable == generalRow)
+        #expect(fastRow.outputTokens == 7)
+        #expect(fastRow.userID == "alice")
+        #expect(fastRow.properties == ["team": "search"])
+    }
+
+    @Test("a first attempt that fails is retried by the general path under the same request id, counted once")
+    func handoverRetries() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway, preset: "dev")
+            let content = "x mock.status=503 mock.times=1 mock.id=\(UUID().uuidString)"
+            let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: content))
+            #expect(response.status == 200)
+            #expect(response.headers.first(name: "sluice-attempts") == "2")
+            // rpm 60: the one request is counted once, whichever path counted it.
+            #expect(response.headers.first(name: "ratelimit")?.contains("\"rpm\";r=59") == true)
+            let requestID = try #require(response.requestID)
+            let row = try #require(try await gateway.usageRow(requestID))
+            #expect(row.attempts == 2)
+            #expect(row.status == 200)
+            #expect(try await gateway.ledger.recentUsage(limit: 100).count == 1)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 0)
+            #expect(gateway.gateway.pendingHandovers == 0)
+        }
+    }
+
+    @Test("the provider's own verdict on the request reaches the caller through a handover")
+    func handoverKeepsProviderVerdict() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            let content = "x mock.status=400 mock.times=1 mock.id=\(UUID().uuidString) mock.message=bad_field"
+            let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: content))
+            #expect(response.status == 400)
+            #expect(response.errorMessage == "bad field")
+            #expect(response.headers.first(name: "sluice-attempts") == "1")
+            #expect(response.headers.first(name: "ratelimit") != nil)
+            let requestID = try #require(response.requestID)
+            let row = try #require(try await gateway.usageRow(requestID))
+            #expect(row.status == 400)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
+        }
+    }
+
+    @Test("requests that need the general path get its answers: a refusal, a stream, an unknown key")
+    func generalPathCases() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway, preset: "dev")
+            let notAllowed = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "gpt-4o"))
+            #expect(notAllowed.status == 403)
+            let unknown = try await gateway.send("/v1/chat/completions", key: "sk-sluice-dev-" + String(repeating: "A", count: 32), body: chatBody())
+            #expect(unknown.status == 401)
+            let stream = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(stream: true))
+            #expect(stream.status == 200)
+            #expect(stream.events.last == "[DONE]")
+            let badPolicy = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(),
+                                                   headers: [("Helicone-RateLimit-Policy", "ten;w=60")])
+            #expect(badPolicy.status == 400)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 0)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 0)
+        }
+    }
+
+    @Test("a Sluice-Fast-Lane-Handover header from a client is dropped, not trusted")
+    func forgedHandoverHeader() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            for fastLaneTakes in [true, false] {
+                // A stream goes to the general path, where a forged token would be looked up.
+                let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(stream: !fastLaneTakes),
+                                                      headers: [("Sluice-Fast-Lane-Handover", "0123456789abcdef")])
+                #expect(response.status == 200)
+            }
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 1)
+        }
+    }
+
+    @Test("a pipelining client gets its answers in order, each once")
+    func pipelinedRequests() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            var wire = ""
+            // Fast, general (a stream), fast, an error: four paths through one connection.
+            let bodies = [chatBody(content: "one"), chatBody(content: "two", stream: true), chatBody(content: "three"), "{"]
+            for body in bodies {
+                wire += "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            let text = try await RawHTTPConnection.exchange(port: gateway.port, sending: wire, untilResponses: 4)
+            let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+            #expect(statuses == ["200", "200", "200", "400"])
+            let ids = text.components(separatedBy: "\r\n").filter { $0.lowercased().hasPrefix("x-request-id:") }
+            #expect(Set(ids).count == 4)
+            #expect(text.contains("chat.completion.chunk"))
+            // The first is the fast lane's; the stream goes to the general path, and the two after
+            // it follow it there (the general path still owed an answer when they were read).
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") >= 1)
+        }
+    }
+
+    @Test("stopping with fast-lane calls in flight lets them finish and loses no usage row")
+    func stopWhileInFlight() async throws {
+        let gateway = try await TestGateway.start { $0.storage.flushIntervalMs = 60_000 }
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        let key = try await Self.cachedKey(gateway)
+        let slow = chatBody(content: "x mock.first_byte_ms=800")
+        // A failed call counts as status 0, so the client is always shut down below.
+        let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    (try? await gateway.send("/v1/chat/completions", key: key, body: slow, client: client))
+                        ?? TestResponse(status: 0, headers: [:], body: "")
+                }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            try await gateway.stop(keepFolder: true)
+            var all: [TestResponse] = []
+            for try await response in group { all.append(response) }
+            return all
+        }
+        try await client.shutdown()
+        #expect(responses.map(\.status) == Array(repeating: 200, count: 6))
+        let reopened = try await Ledger.open(.sqlite(path: gateway.folder + "/sluice.db"), logger: .init(label: "test"))
+        let rows = try await reopened.recentUsage(limit: 100)
+        await reopened.close()
+        try? FileManager.default.removeItem(atPath: gateway.folder)
+        #expect(Set(rows.map(\.requestID)) == Set(responses.compactMap(\.requestID)))
+    }
+
+    /// A new key, already in the gateway's key cache (the fast lane never waits on the ledger; a
+    /// key it does not know yet goes to the general path): `GET /v1/models` authenticates it
+    /// without counting against a limit or writing a usage row.
+    static func cachedKey(_ gateway: TestGateway, preset: String = "demo") async throws -> String {
+        let (key, _) = try await gateway.makeKey(preset: preset)
+        let models = try await gateway.send("/v1/models", method: .GET, key: key)
+        #expect(models.status == 200)
+        return key
+    }
+
+    /// `sluice_fast_lane_requests_total{outcome=...}` from `/metrics`.
+    static func fastLaneCount(_ gateway: TestGateway, outcome: String) async throws -> Int {
+        let metrics = try await gateway.send("/metrics", method: .GET, key: nil)
+        let prefix = "sluice_fast_lane_requests_total{outcome=\"\(outcome)\"} "
+        guard let line = metrics.body.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return 0 }
+        return Int(line.dropFirst(prefix.count)) ?? -1
+    }
+
+    static func withoutID(_ body: String) -> String {
+        body.replacingOccurrences(of: #""id":"[^"]*""#, with: "", options: .regularExpression)
+    }
+}

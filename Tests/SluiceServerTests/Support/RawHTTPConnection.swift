@@ -1,0 +1,43 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Bytes written to the gateway as they are, and what comes back, over one TCP connection: for
+/// what an HTTP client library would not do (pipelining several requests in one write).
+enum RawHTTPConnection {
+    /// Sends `text` in one write and returns what arrived once `untilResponses` status lines
+    /// have come and then nothing for `quiet` (or after `timeout`).
+    static func exchange(port: Int, sending text: String, untilResponses: Int, quiet: Duration = .milliseconds(500),
+                         timeout: Duration = .seconds(15)) async throws -> String {
+        let received = Received()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received: received)) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: text))
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let (text, lastArrival) = received.snapshot
+            if text.components(separatedBy: "HTTP/1.1 ").count - 1 >= untilResponses, ContinuousClock.now - lastArrival >= quiet { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        try? await channel.close()
+        return received.snapshot.text
+    }
+
+    final class Received: Sendable {
+        private let state = Mutex((text: "", lastArrival: ContinuousClock.now))
+        func append(_ bytes: String) { state.withLock { $0 = ($0.text + bytes, .now) } }
+        var snapshot: (text: String, lastArrival: ContinuousClock.Instant) { state.withLock { $0 } }
+    }
+
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let received: Received
+        init(received: Received) { self.received = received }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            received.append(String(buffer: unwrapInboundIn(data)))
+        }
+    }
+}
