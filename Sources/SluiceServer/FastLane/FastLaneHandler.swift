@@ -42,6 +42,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     /// passed on after it.
     private var quiescePending: Any?
     private var isActive = true
+    private var recentCaller: FastLane.RecentCaller?
 
     init(lane: FastLane) {
         self.lane = lane
@@ -84,7 +85,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             }
         case (.collecting(let head, let endpoint, let body), .end(let trailers)):
             inbound = .betweenRequests
-            guard let pool, let (call, exchange) = lane.start(head, endpoint: endpoint, body: body) else {
+            guard let pool, let (call, exchange) = lane.start(head, endpoint: endpoint, body: body, recent: &recentCaller) else {
                 replay(head, body: body, trailers: trailers, context: context)
                 return
             }

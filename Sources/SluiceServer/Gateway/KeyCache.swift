@@ -23,6 +23,11 @@ final class KeyCache: Sendable {
     /// Remembered unknown digests before the set is cleared.
     static let missingLimit = 10_000
     private let state = Mutex(State())
+    private let changes = Atomic<UInt64>(0)
+
+    /// Bumped by every change to the cached keys: a caller remembered at one generation is
+    /// still what the cache would answer while the generation is the same.
+    var generation: UInt64 { changes.load(ordering: .acquiring) }
 
     func lookup(_ digest: KeyDigest) -> Lookup {
         let bucket = digest.bucket
@@ -47,6 +52,7 @@ final class KeyCache: Sendable {
                 state.missing.remove(bucket)
             }
         }
+        changes.add(1, ordering: .releasing)
     }
 
     func rememberMissing(_ digest: KeyDigest) {

@@ -68,7 +68,7 @@ public final class Ledger: Sendable {
                     try? await connection.close()
                     throw error
                 }
-                return LedgerConnection(database: database, isClosed: { false }, close: { try? await connection.close() })
+                return LedgerConnection(database: database, sqlite: connection, isClosed: { false }, close: { try? await connection.close() })
             } catch {
                 throw LedgerError.unavailable("cannot open the SQLite ledger at \(path): \(String(reflecting: error))")
             }
@@ -85,6 +85,11 @@ public final class Ledger: Sendable {
 
     /// Runs `body` with a connection of its own; statements inside it never interleave with others.
     func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withLedgerConnection { try await body($0.database) }
+    }
+
+    /// `withConnection`, with the connection itself (for what only SQLite can do).
+    func withLedgerConnection<T: Sendable>(_ body: (LedgerConnection) async throws -> T) async throws -> T {
         var slot = try await pool.lease()
         if let connection = slot, connection.isClosed() {
             await connection.close()
@@ -94,7 +99,7 @@ public final class Ledger: Sendable {
             let connection: LedgerConnection
             if let slot { connection = slot } else { connection = try await pool.open() }
             slot = connection
-            let result = try await body(connection.database)
+            let result = try await body(connection)
             await pool.release(connection)
             return result
         } catch {
@@ -111,12 +116,18 @@ public final class Ledger: Sendable {
     /// another connection wrote in between, and the busy handler cannot retry that. PostgreSQL
     /// transactions are READ COMMITTED; the statements that need a row lock take it.
     func inTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
+        try await inLedgerTransaction { try await body($0.database) }
+    }
+
+    /// `inTransaction`, with the connection itself.
+    func inLedgerTransaction<T: Sendable>(_ body: (LedgerConnection) async throws -> T) async throws -> T {
         let begin: SQLQueryString = dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         return try await asWriter {
-            try await withConnection { database in
+            try await withLedgerConnection { connection in
+                let database = connection.database
                 try await database.raw(begin).run()
                 do {
-                    let result = try await body(database)
+                    let result = try await body(connection)
                     try await database.raw("COMMIT").run()
                     return result
                 } catch {
