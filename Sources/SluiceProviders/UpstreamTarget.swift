@@ -33,10 +33,16 @@ public struct UpstreamTarget: Sendable {
     /// The headers of every call to this target, on either client: JSON in, JSON or SSE back,
     /// the caller's request id, and the provider's key (Azure's `api-key` or a Bearer token).
     public func requestHeaders(requestID: String) -> HTTPHeaders {
+        var headers = baseRequestHeaders
+        headers.add(name: "X-Request-Id", value: requestID)
+        return headers
+    }
+
+    /// `requestHeaders` but the request id: the same for every call to this provider.
+    public var baseRequestHeaders: HTTPHeaders {
         var headers: HTTPHeaders = [
             "Content-Type": "application/json",
             "Accept": "application/json, text/event-stream",
-            "X-Request-Id": requestID,
         ]
         if let apiKey {
             if provider.deployment != nil {

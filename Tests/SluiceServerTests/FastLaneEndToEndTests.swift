@@ -92,6 +92,37 @@ struct FastLaneEndToEndTests {
         }
     }
 
+    @Test("a caller that leaves while its first attempt fails gets nothing more tried, and a usage row")
+    func callerLeavesDuringFailingAttempt() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            let body = chatBody(content: "x mock.status=503 mock.first_byte_ms=600")
+            let wire = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            // Nothing comes back within 200 ms: the connection is reset with the attempt under way.
+            let text = try await RawHTTPConnection.exchange(port: gateway.port, sending: wire, untilResponses: 0, quiet: .milliseconds(200),
+                                                            resetOnClose: true)
+            #expect(text.isEmpty)
+            var rows: [UsageRow] = []
+            for _ in 0..<40 where rows.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                rows = try await gateway.ledger.recentUsage(limit: 10)
+            }
+            #expect(rows.count == 1)
+            #expect(rows.first?.status == 502)
+            #expect(rows.first?.errorCode == "upstream_error")
+            #expect(rows.first?.attempts == 1)
+            #expect(gateway.gateway.pendingHandovers == 0)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
+            // The concurrency slot (the demo preset's max_concurrent) was given back.
+            let limits = try await gateway.send("/admin/limits", method: .GET, key: TestGateway.adminKey)
+            let counters = (try JSONSerialization.jsonObject(with: Data(limits.body.utf8))) as? [[String: Any]] ?? []
+            let concurrent = counters.first { $0["limit"] as? String == "concurrent" }
+            #expect(concurrent != nil)
+            #expect((concurrent?["used"] as? Int) == 0)
+        }
+    }
+
     @Test("requests that need the general path get its answers: a refusal, a stream, an unknown key")
     func generalPathCases() async throws {
         try await withGateway { gateway in

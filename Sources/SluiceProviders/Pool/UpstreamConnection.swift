@@ -46,8 +46,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         idleTimer = nil
         pending = Pending(completion: completion, maxAnswerBytes: exchange.maxAnswerBytes, reused: reused, deadline: deadline)
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target, headers: exchange.headers)
-        head.headers.replaceOrAdd(name: "Host", value: exchange.origin.authority)
-        head.headers.replaceOrAdd(name: "Content-Length", value: String(exchange.body.readableBytes))
+        head.headers.add(name: "Host", value: exchange.origin.authority)
+        head.headers.add(name: "Content-Length", value: String(exchange.body.readableBytes))
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(exchange.body)), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)

@@ -85,7 +85,8 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
             .connectTimeout(max(connectTimeout, .milliseconds(1)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    // Headers come from the configuration, checked at start; not validated again per request.
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }

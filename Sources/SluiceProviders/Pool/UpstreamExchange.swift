@@ -6,6 +6,7 @@ public struct UpstreamExchange: Sendable {
     public var origin: PlainHTTPOrigin
     /// Path and query, e.g. `/v1/chat/completions`.
     public var target: String
+    /// The request's headers but `Host` and `Content-Length`, which the pool adds.
     public var headers: HTTPHeaders
     public var body: ByteBuffer
     /// Bounds the whole exchange, from taking a connection to the last body byte.

@@ -12,6 +12,11 @@ import SluiceProviders
 /// `authenticate` → `readBody` → `ClientRequestBody(parsing:)` → `readSegments` / `readPolicies`
 /// → `plan` → `admit` (all limits, one counter-store call) → `forward`
 /// → `respond` (plain) or `relayStream` (SSE) → limits settled and usage recorded.
+///
+/// This is the general path. The common call (cached key, not streamed, memory counters, a
+/// plain-HTTP provider) is served by `FastLane` on the caller's event loop with these same
+/// functions; a request it admitted and whose first attempt failed comes back here through
+/// `resume` (docs/fast-lane.md).
 struct ProxyController {
     let gateway: Gateway
 

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import SluiceCore
 import SluiceProviders
 import SluiceStore
@@ -18,22 +19,36 @@ struct FastLane: Sendable {
     let controller: ProxyController
     let counters: MemoryCounterStore
     /// Plain-HTTP providers by name; the others are called by the general path only.
-    let origins: [String: PlainHTTPOrigin]
+    let routes: [String: Route]
     let serverName: String
 
     /// Nil when the fast lane can serve nothing on this gateway (Redis counters, or no
     /// plain-HTTP provider).
     init?(gateway: Gateway, serverName: String) {
         guard let counters = gateway.counters as? MemoryCounterStore else { return nil }
-        let origins = gateway.config.providers.compactMapValues { PlainHTTPOrigin(baseURL: $0.baseURL) }
-        guard !origins.isEmpty else { return nil }
+        var routes: [String: Route] = [:]
+        for (name, provider) in gateway.config.providers {
+            guard let origin = PlainHTTPOrigin(baseURL: provider.baseURL) else { continue }
+            let target = UpstreamTarget(providerName: name, provider: provider, apiKey: gateway.providerSecrets[name], model: "")
+            let paths = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map { ($0, PlainHTTPOrigin.requestTarget(of: target.url(for: $0.rawValue))) })
+            routes[name] = Route(origin: origin, paths: paths, headers: target.baseRequestHeaders)
+        }
+        guard !routes.isEmpty else { return nil }
         self.controller = ProxyController(gateway: gateway)
         self.counters = counters
-        self.origins = origins
+        self.routes = routes
         self.serverName = serverName
     }
 
     var gateway: Gateway { controller.gateway }
+
+    /// How the fast lane calls one plain-HTTP provider, worked out once: where, the request
+    /// target of each endpoint, and the headers every call carries.
+    struct Route: Sendable {
+        let origin: PlainHTTPOrigin
+        let paths: [ProxyEndpoint: String]
+        let headers: HTTPHeaders
+    }
 
     /// A call under way: admitted, its first attempt sent.
     struct Call {
@@ -101,7 +116,7 @@ struct FastLane: Sendable {
         let cooldowns = gateway.cooldowns.withLock { $0 }
         guard case .attempt(let deployment) = loop.next(nowMs: gateway.clock.nowMs(), cooldowns: cooldowns, random: &random) else { return nil }
         let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
-        guard let target = gateway.target(for: configured), let origin = origins[configured.provider] else { return nil }
+        guard let target = gateway.target(for: configured), let route = routes[configured.provider], let path = route.paths[endpoint] else { return nil }
         guard let (ticket, states) = controller.admitInMemory(body, plan: plan, caller: caller, headerPolicies: headerPolicies,
                                                               segments: segments, counters: counters)
         else { return nil }
@@ -114,9 +129,10 @@ struct FastLane: Sendable {
         usage.row.attempts = loop.attempts
         let trace = RequestTrace(.init(requestID: requestID, keyID: caller.key.id, model: body.model, attempts: loop.attempts))
         let admitted = AdmittedRequest(body: body, plan: plan, ticket: ticket, states: states, headerPolicies: headerPolicies, usage: usage)
+        var upstreamHeaders = route.headers
+        upstreamHeaders.add(name: "X-Request-Id", value: requestID)
         let exchange = UpstreamExchange(
-            origin: origin, target: PlainHTTPOrigin.requestTarget(of: target.url(for: endpoint.rawValue)),
-            headers: target.requestHeaders(requestID: requestID), body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)),
+            origin: route.origin, target: path, headers: upstreamHeaders, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)),
             timeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), maxAnswerBytes: ProxyController.maxAnswerBytes)
         let call = Call(admitted: admitted, usage: usage, loop: loop, deployment: deployment, target: target, trace: trace,
                         path: "/v1" + endpoint.rawValue, started: started)
@@ -161,6 +177,17 @@ struct FastLane: Sendable {
             let body = ByteBuffer(string: error.jsonBody)
             return .respond(respond(call, status: error.status, headers: error.responseHeaders, bodyLength: body.readableBytes), body)
         }
+    }
+
+    /// A handover nobody will take up: the caller left while the first attempt was failing.
+    /// Nothing more is tried; the limits are settled as unused and the usage row says what
+    /// happened, as the general path's row for a request whose caller left would.
+    func abandon(_ handover: FastLaneHandover) {
+        var usage = handover.admitted.usage
+        handover.admitted.ticket.settleInMemory(tokens: 0, cost: .zero, counters: counters)
+        usage.fail(handover.callerError ?? GatewayError(status: 502, code: .upstreamError,
+                                                        message: "The caller left after a failed attempt; nothing more was tried"))
+        gateway.usage.record(usage.row)
     }
 
     private func handover(_ call: Call, callerError: GatewayError?) -> FastLaneHandover {

@@ -131,8 +131,10 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             }
         case .handOver(let handover):
             lane.gateway.metrics.fastLaneHandedOver.increment()
-            // With the caller gone nobody would claim it; dropping it settles the ticket as reserved.
-            guard isActive else { break }
+            guard isActive else {
+                lane.abandon(handover)
+                break
+            }
             var head = head
             head.headerFields[.fastLaneHandover] = lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs())
             replay(head, body: body, trailers: nil, context: context)

@@ -7,14 +7,19 @@ import Synchronization
 enum RawHTTPConnection {
     /// Sends `text` in one write and returns what arrived once `untilResponses` status lines
     /// have come and then nothing for `quiet` (or after `timeout`).
+    /// `resetOnClose` ends the connection with a TCP reset (SO_LINGER 0), which the gateway sees
+    /// at once, rather than a FIN, which it sees only as the end of the caller's input.
     static func exchange(port: Int, sending text: String, untilResponses: Int, quiet: Duration = .milliseconds(500),
-                         timeout: Duration = .seconds(15)) async throws -> String {
+                         timeout: Duration = .seconds(15), resetOnClose: Bool = false) async throws -> String {
         let received = Received()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received: received)) }
             }
             .connect(host: "127.0.0.1", port: port).get()
+        if resetOnClose, let options = channel as? any SocketOptionProvider {
+            try await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
+        }
         try await channel.writeAndFlush(ByteBuffer(string: text))
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
