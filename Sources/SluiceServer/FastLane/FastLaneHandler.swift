@@ -11,7 +11,8 @@ import SluiceProviders
 /// A candidate's head and body are held until the body ends, then either served here or replayed
 /// to Hummingbird as they came (with a handover token when the fast lane admitted it and its
 /// first attempt failed). A pipelining client's next requests wait in a short queue during a
-/// call (reading pauses when it is full), so they are answered in order. Lives on its channel's event loop only.
+/// call (reading pauses when it is full), so they are answered in order. Lives on its channel's
+/// event loop only.
 final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -38,9 +39,9 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     private var readPending = false
     /// Parts queued during a call before reading pauses.
     static let maxQueuedParts = 16
-    /// A user event (Hummingbird's quiesce at shutdown) that arrived during a fast-lane request,
-    /// passed on after it.
-    private var quiescePending: Any?
+    /// User events (Hummingbird's quiesce at shutdown, the caller closing its side) that arrived
+    /// during a fast-lane request, passed on after it, in order.
+    private var eventsHeld: [Any] = []
     private var isActive = true
     private var recentCaller: FastLane.RecentCaller?
 
@@ -63,7 +64,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     }
 
     private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
-        defer { passQuiesceIfIdle(context: context) }
+        defer { passEventsIfIdle(context: context) }
         switch (inbound, part) {
         case (.betweenRequests, .head(var head)):
             // Only the fast lane itself may hand a request over.
@@ -140,7 +141,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             replay(head, body: body, trailers: nil, context: context)
         }
         resumeAfterCall(context: context)
-        passQuiesceIfIdle(context: context)
+        passEventsIfIdle(context: context)
     }
 
     /// Handles what arrived during the call, until the next call starts; then reading resumes.
@@ -177,15 +178,16 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // Hummingbird closes a connection it thinks idle when the server shuts down; one with a
         // fast-lane request being read or called is not idle, so the event waits for its answer.
-        quiescePending = event
-        passQuiesceIfIdle(context: context)
+        eventsHeld.append(event)
+        passEventsIfIdle(context: context)
     }
 
-    private func passQuiesceIfIdle(context: ChannelHandlerContext) {
-        guard let event = quiescePending, !callInFlight else { return }
+    private func passEventsIfIdle(context: ChannelHandlerContext) {
+        guard !eventsHeld.isEmpty, !callInFlight else { return }
         if case .collecting = inbound { return }
-        quiescePending = nil
-        context.fireUserInboundEventTriggered(event)
+        let events = eventsHeld
+        eventsHeld = []
+        for event in events { context.fireUserInboundEventTriggered(event) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
