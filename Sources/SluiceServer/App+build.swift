@@ -70,7 +70,7 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
     let lane = options.fastLane ? FastLane(gateway: gateway, serverName: serverName) : nil
     var application = Application(
         router: router,
-        server: .http1(configuration: .init(additionalChannelHandlers: lane.map { [FastLaneHandler(lane: $0)] } ?? [])),
+        server: .http1(configuration: .init(additionalChannelHandlers: lane.map { [FastLaneInstaller(lane: $0)] } ?? [])),
         configuration: .init(address: .hostname(config.server.listen.host, port: config.server.listen.port), serverName: serverName),
         onServerRunning: { channel in await options.onServerRunning(channel.localAddress?.port ?? 0) },
         logger: logger

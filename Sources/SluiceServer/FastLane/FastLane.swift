@@ -64,18 +64,31 @@ struct FastLane: Sendable {
 
     /// How a call ends: an answer to write, or the general path's turn.
     enum Outcome {
-        case respond(HTTPResponse, ByteBuffer)
+        case respond(HTTPResponseHead, ByteBuffer)
         case handOver(FastLaneHandover)
     }
 
     /// The endpoint of a request the fast lane may take, judged from its head alone.
-    static func endpoint(of head: HTTPRequest) -> ProxyEndpoint? {
-        guard head.method == .post, let path = head.path, path.hasPrefix("/v1/") else { return nil }
-        guard let endpoint = ProxyEndpoint(rawValue: String(path.dropFirst(3))) else { return nil }
-        // Connection management and `Expect: 100-continue` stay with the server.
-        if head.headerFields[.expect] != nil { return nil }
-        if let connection = head.headerFields[.connection], connection.lowercased().contains("close") { return nil }
+    static func endpoint(of head: HTTPRequestHead) -> ProxyEndpoint? {
+        guard head.method == .POST, head.uri.hasPrefix("/v1/") else { return nil }
+        guard let endpoint = ProxyEndpoint(rawValue: String(head.uri.dropFirst(3))) else { return nil }
+        // Connection management (HTTP/1.0, `Connection: close`) and `Expect: 100-continue` stay
+        // with the server.
+        guard head.version == .http1_1, head.isKeepAlive, !head.headers.contains(name: "expect") else { return nil }
         return endpoint
+    }
+
+    /// The header a handed-over request carries its token in (`HTTPField.Name.fastLaneHandover`).
+    static let handoverHeader = "Sluice-Fast-Lane-Handover"
+
+    /// The request headers the decisions read (`Helicone-*`), as `HTTPFields` for the
+    /// `ProxyController` functions: only these are converted, not the whole head.
+    static func heliconeFields(_ headers: HTTPHeaders) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in headers where name.utf8.count > 9 && name.utf8.prefix(9).elementsEqual("helicone-".utf8, by: { $0 | 0x20 == $1 }) {
+            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        }
+        return fields
     }
 
     /// The caller a connection authenticated as last: most connections send one key, and
@@ -102,10 +115,10 @@ struct FastLane: Sendable {
 
     /// Checks and admits the request and builds its first attempt; nil when the general path
     /// must serve it (nothing has been counted then).
-    func start(_ head: HTTPRequest, endpoint: ProxyEndpoint, body bytes: ByteBuffer, recent: inout RecentCaller?) -> (Call, UpstreamExchange)? {
+    func start(_ head: HTTPRequestHead, endpoint: ProxyEndpoint, body bytes: ByteBuffer, recent: inout RecentCaller?) -> (Call, UpstreamExchange)? {
         let started = ContinuousClock.now
-        let headers = head.headerFields
-        guard let caller = caller(authorization: headers[.authorization], recent: &recent),
+        let headers = Self.heliconeFields(head.headers)
+        guard let caller = caller(authorization: head.headers.first(name: "authorization"), recent: &recent),
               let body = try? ClientRequestBody(parsing: Array(bytes.readableBytesView), endpoint: endpoint), !body.stream,
               let segments = try? controller.readSegments(headers, body: body),
               let headerPolicies = try? controller.readPolicies(headers, caller: caller, segments: segments),
@@ -199,16 +212,20 @@ struct FastLane: Sendable {
 
     /// The response head as the general path sends it (the edge middleware's `X-Request-Id`,
     /// the server's `Date` and `Server`), and the request's log line.
-    private func respond(_ call: Call, status: Int, headers: HTTPFields, bodyLength: Int) -> HTTPResponse {
-        var headers = headers
+    private func respond(_ call: Call, status: Int, headers: HTTPFields, bodyLength: Int) -> HTTPResponseHead {
         let requestID = call.usage.row.requestID
-        headers[.contentLength] = String(bodyLength)
-        headers[.requestID] = requestID
-        headers[.date] = HTTPDate.now
-        headers[.server] = serverName
+        var head = HTTPHeaders()
+        head.reserveCapacity(headers.count + 4)
+        for field in headers where field.name != .contentLength {
+            head.add(name: field.name.rawName, value: field.value)
+        }
+        head.add(name: "Content-Length", value: String(bodyLength))
+        head.add(name: "X-Request-Id", value: requestID)
+        head.add(name: "Date", value: HTTPDate.now)
+        head.add(name: "Server", value: serverName)
         RequestLogLine(requestID: requestID, method: "POST", path: call.path, status: status,
                        elapsed: ContinuousClock.now - call.started, fields: call.trace.snapshot)
             .write(to: gateway.logger)
-        return HTTPResponse(status: .init(code: status), headerFields: headers)
+        return HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: head)
     }
 }

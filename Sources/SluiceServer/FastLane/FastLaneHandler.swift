@@ -1,10 +1,29 @@
-import HTTPTypes
 import NIOCore
-import NIOHTTPTypes
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
 import SluiceCore
 import SluiceProviders
 
-/// Sits in each caller connection's pipeline between the HTTP codec and Hummingbird, and serves
+/// Puts a `FastLaneHandler` into a new connection's pipeline just before Hummingbird's
+/// HTTPTypes codec, then leaves. Hummingbird adds its extra handlers after that codec; the fast
+/// lane wants NIO's own HTTP/1 parts, so that the requests it serves are never converted to
+/// HTTPTypes and its answers never converted back.
+final class FastLaneInstaller: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    private let lane: FastLane
+
+    init(lane: FastLane) { self.lane = lane }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let pipeline = context.pipeline.syncOperations
+        if let codec = try? pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self) {
+            try? pipeline.addHandler(FastLaneHandler(lane: lane), position: .before(codec.handler))
+        }
+        pipeline.removeHandler(context: context, promise: nil)
+    }
+}
+
+/// Sits in each caller connection's pipeline between NIO's HTTP/1 decoder and Hummingbird, and serves
 /// the requests `FastLane` can take; every other request, and every request while Hummingbird
 /// still owes an answer on the connection, passes through to Hummingbird unchanged.
 ///
@@ -14,17 +33,17 @@ import SluiceProviders
 /// call (reading pauses when it is full), so they are answered in order. Lives on its channel's
 /// event loop only.
 final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private enum Inbound {
         case betweenRequests
         /// Parts of a request Hummingbird serves: passed on until its end.
         case toGeneralPath
         /// A fast-lane candidate being read.
-        case collecting(HTTPRequest, ProxyEndpoint, ByteBuffer)
+        case collecting(HTTPRequestHead, ProxyEndpoint, ByteBuffer)
     }
 
     private let lane: FastLane
@@ -35,7 +54,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     private var owed = 0
     private var callInFlight = false
     /// Parts that arrived during a call, handled after it.
-    private var queued: [HTTPRequestPart] = []
+    private var queued: [HTTPServerRequestPart] = []
     private var readPending = false
     /// Parts queued during a call before reading pauses.
     static let maxQueuedParts = 16
@@ -63,12 +82,12 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
         handle(part, context: context)
     }
 
-    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         defer { passEventsIfIdle(context: context) }
         switch (inbound, part) {
         case (.betweenRequests, .head(var head)):
             // Only the fast lane itself may hand a request over.
-            head.headerFields[.fastLaneHandover] = nil
+            head.headers.remove(name: FastLane.handoverHeader)
             if owed == 0, let endpoint = FastLane.endpoint(of: head) {
                 inbound = .collecting(head, endpoint, ByteBuffer())
             } else {
@@ -105,13 +124,13 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
         }
     }
 
-    private func toGeneralPath(_ head: HTTPRequest, context: ChannelHandlerContext) {
+    private func toGeneralPath(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         owed += 1
         inbound = .toGeneralPath
         context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
-    private func replay(_ head: HTTPRequest, body: ByteBuffer, trailers: HTTPFields?, context: ChannelHandlerContext) {
+    private func replay(_ head: HTTPRequestHead, body: ByteBuffer, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
         owed += 1
         context.fireChannelRead(wrapInboundOut(.head(head)))
         if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
@@ -119,7 +138,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
         context.fireChannelReadComplete()
     }
 
-    private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, head: HTTPRequest, body: ByteBuffer,
+    private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, head: HTTPRequestHead, body: ByteBuffer,
                               context: ChannelHandlerContext) {
         callInFlight = false
         switch lane.finish(call, result: result) {
@@ -127,7 +146,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             lane.gateway.metrics.fastLaneAnswered.increment()
             if isActive {
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
-                if answer.readableBytes > 0 { context.write(wrapOutboundOut(.body(answer)), promise: nil) }
+                if answer.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(answer))), promise: nil) }
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
         case .handOver(let handover):
@@ -137,7 +156,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
                 break
             }
             var head = head
-            head.headerFields[.fastLaneHandover] = lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs())
+            head.headers.add(name: FastLane.handoverHeader, value: lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs()))
             replay(head, body: body, trailers: nil, context: context)
         }
         resumeAfterCall(context: context)
