@@ -154,6 +154,19 @@ struct LimitPlannerTests {
         #expect(error?.message.hasPrefix("Helicone-Property-Team ") == true)
     }
 
+    @Test("a value is refused for a control character exactly when Unicode calls one of its characters a control (Cc)")
+    func controlCharactersAsUnicodeSaysSo() throws {
+        for scalar in (0...0x2FFF).compactMap(Unicode.Scalar.init) {
+            let value = "a" + String(Character(scalar)) + "b"
+            let isControl = scalar.properties.generalCategory == .control
+            if isControl {
+                #expect(throws: GatewayError.self, "U+\(String(scalar.value, radix: 16))") { try RequestSegments.validate(value, source: "x") }
+            } else {
+                #expect(throws: Never.self, "U+\(String(scalar.value, radix: 16))") { try RequestSegments.validate(value, source: "x") }
+            }
+        }
+    }
+
     @Test("the estimate is prompt tokens plus min(max_tokens or the default, the cap)", arguments: [
         (100, nil, 356), (100, 10, 110), (100, 0, 100), (100, 4_096, 4_196), (100, 100_000, 4_196), (0, nil, 256),
     ] as [(Int, Int?, Int64)])

@@ -19,9 +19,21 @@ public struct RequestSegments: Sendable, Equatable {
         if value.utf8.count > maxValueBytes {
             throw GatewayError(status: 400, code: .invalidHeader, message: "\(source) is \(value.utf8.count) bytes long; at most \(maxValueBytes) are allowed")
         }
-        if value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if containsControlCharacter(value) {
             throw GatewayError(status: 400, code: .invalidHeader, message: "\(source) contains a control character")
         }
+    }
+
+    /// Whether `value` holds a character of Unicode's control category (Cc: U+0000–U+001F and
+    /// U+007F–U+009F), read from its UTF-8 bytes: checked on every request, and a Unicode
+    /// property lookup per character cost more than the rest of reading the segments.
+    static func containsControlCharacter(_ value: String) -> Bool {
+        var afterC2 = false
+        for byte in value.utf8 {
+            if byte < 0x20 || byte == 0x7F || (afterC2 && (0x80...0x9F).contains(byte)) { return true }
+            afterC2 = byte == 0xC2
+        }
+        return false
     }
 
     /// The counter segment for `segment`, e.g. `user:alice`; nil for the global segment.
