@@ -113,11 +113,7 @@ struct FastLaneEndToEndTests {
             #expect(gateway.gateway.pendingHandovers == 0)
             #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
             // The concurrency slot (the demo preset's max_concurrent) was given back.
-            let limits = try await gateway.send("/admin/limits", method: .GET, key: TestGateway.adminKey)
-            let counters = (try JSONSerialization.jsonObject(with: Data(limits.body.utf8))) as? [[String: Any]] ?? []
-            let concurrent = counters.first { $0["limit"] as? String == "concurrent" }
-            #expect(concurrent != nil)
-            #expect((concurrent?["used"] as? Int) == 0)
+            #expect(try await Self.concurrentInUse(gateway) == 0)
         }
     }
 
@@ -191,7 +187,11 @@ struct FastLaneEndToEndTests {
                         ?? TestResponse(status: 0, headers: [:], body: "")
                 }
             }
-            try await Task.sleep(for: .milliseconds(300))
+            // Stop once all six are admitted (each holds a concurrency slot until it is answered).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while try await Self.concurrentInUse(gateway) < 6, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try await gateway.stop(keepFolder: true)
             var all: [TestResponse] = []
             for try await response in group { all.append(response) }
@@ -214,6 +214,14 @@ struct FastLaneEndToEndTests {
         let models = try await gateway.send("/v1/models", method: .GET, key: key)
         #expect(models.status == 200)
         return key
+    }
+
+    /// Requests holding a slot of the demo preset's `max_concurrent` now (`/admin/limits`); -1
+    /// when there is no such counter.
+    static func concurrentInUse(_ gateway: TestGateway) async throws -> Int {
+        let limits = try await gateway.send("/admin/limits", method: .GET, key: TestGateway.adminKey)
+        let counters = (try JSONSerialization.jsonObject(with: Data(limits.body.utf8))) as? [[String: Any]] ?? []
+        return counters.first { $0["limit"] as? String == "concurrent" }?["used"] as? Int ?? -1
     }
 
     /// `sluice_fast_lane_requests_total{outcome=...}` from `/metrics`.

@@ -77,13 +77,20 @@ struct ProxyController {
         } catch var error as GatewayError {
             // A call that failed after admission used nothing; its answer still says where the limits stand.
             await admitted.ticket.settle(tokens: usage.row.inputTokens + usage.row.outputTokens, cost: usage.row.cost)
-            var fields = HTTPFields()
-            RateLimitHeaders.add(admitted.states, headerPolicies: admitted.headerPolicies, to: &fields)
-            error.headers += fields.map { ($0.name.rawName, $0.value) }
-            usage.fail(error)
-            gateway.usage.record(usage.row)
+            recordFailure(&error, admitted: admitted, usage: &usage)
             throw error
         }
+    }
+
+    /// An admitted request that failed: its error gets the rate-limit headers (where the limits
+    /// stand), its usage row the error, and the row is recorded. The ticket is the caller's to
+    /// settle (the fast lane does it without suspending).
+    func recordFailure(_ error: inout GatewayError, admitted: AdmittedRequest, usage: inout UsageDraft) {
+        var fields = HTTPFields()
+        RateLimitHeaders.add(admitted.states, headerPolicies: admitted.headerPolicies, to: &fields)
+        error.headers += fields.map { ($0.name.rawName, $0.value) }
+        usage.fail(error)
+        gateway.usage.record(usage.row)
     }
 
     /// A request the fast lane admitted and tried once: its retries, fallbacks and answer, here.

@@ -182,11 +182,7 @@ struct FastLane: Sendable {
             var error = GatewayError(status: 502, code: .upstreamError,
                                      message: "Provider \(call.target.providerName) broke off its answer: longer than \(ProxyController.maxAnswerBytes) bytes")
             call.admitted.ticket.settleInMemory(tokens: 0, cost: .zero, counters: counters)
-            var fields = HTTPFields()
-            RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &fields)
-            error.headers += fields.map { ($0.name.rawName, $0.value) }
-            call.usage.fail(error)
-            gateway.usage.record(call.usage.row)
+            controller.recordFailure(&error, admitted: call.admitted, usage: &call.usage)
             let body = ByteBuffer(string: error.jsonBody)
             return .respond(respond(call, status: error.status, headers: error.responseHeaders, bodyLength: body.readableBytes), body)
         }
