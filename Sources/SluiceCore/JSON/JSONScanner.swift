@@ -125,6 +125,17 @@ struct JSONScanner {
     mutating func skipString() throws(JSONSyntaxError) -> Range<Int> {
         let start = position
         try expect(UInt8(ascii: "\""))
+        // Plain characters up to the next quote, backslash or control byte, read without bounds
+        // checks: most of a request or an answer is string contents.
+        position = bytes.withUnsafeBufferPointer { buffer in
+            var index = position
+            while index < buffer.count {
+                let byte = buffer[index]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                index += 1
+            }
+            return index
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {

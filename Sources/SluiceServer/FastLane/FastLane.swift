@@ -160,9 +160,10 @@ struct FastLane: Sendable {
         var random = SystemRandomNumberGenerator()
         switch result {
         case .answered(let answer) where (200..<300).contains(answer.status):
-            var headers = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.usage, trace: call.trace)
+            let served = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.usage, trace: call.trace)
+            var headers = Self.http1Headers(served, reserving: 12)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
-            headers[.contentType] = answer.headers.first(name: "content-type") ?? "application/json"
+            headers.add(name: "Content-Type", value: answer.headers.first(name: "content-type") ?? "application/json")
             controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.usage)
             call.admitted.ticket.settleInMemory(tokens: call.usage.row.inputTokens + call.usage.row.outputTokens, cost: call.usage.row.cost,
                                                 counters: counters)
@@ -184,7 +185,7 @@ struct FastLane: Sendable {
             call.admitted.ticket.settleInMemory(tokens: 0, cost: .zero, counters: counters)
             controller.recordFailure(&error, admitted: call.admitted, usage: &call.usage)
             let body = ByteBuffer(string: error.jsonBody)
-            return .respond(respond(call, status: error.status, headers: error.responseHeaders, bodyLength: body.readableBytes), body)
+            return .respond(respond(call, status: error.status, headers: Self.http1Headers(error.responseHeaders, reserving: 4), bodyLength: body.readableBytes), body)
         }
     }
 
@@ -206,15 +207,19 @@ struct FastLane: Sendable {
         return FastLaneHandover(admitted: admitted, loop: call.loop, callerError: callerError, trace: call.trace.snapshot)
     }
 
+    /// `fields` as NIO's HTTP/1 headers, with room for `reserving` more.
+    static func http1Headers(_ fields: HTTPFields, reserving: Int) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(fields.count + reserving)
+        for field in fields { headers.add(name: field.name.rawName, value: field.value) }
+        return headers
+    }
+
     /// The response head as the general path sends it (the edge middleware's `X-Request-Id`,
     /// the server's `Date` and `Server`), and the request's log line.
-    private func respond(_ call: Call, status: Int, headers: HTTPFields, bodyLength: Int) -> HTTPResponseHead {
+    private func respond(_ call: Call, status: Int, headers: HTTPHeaders, bodyLength: Int) -> HTTPResponseHead {
         let requestID = call.usage.row.requestID
-        var head = HTTPHeaders()
-        head.reserveCapacity(headers.count + 4)
-        for field in headers where field.name != .contentLength {
-            head.add(name: field.name.rawName, value: field.value)
-        }
+        var head = headers
         head.add(name: "Content-Length", value: String(bodyLength))
         head.add(name: "X-Request-Id", value: requestID)
         head.add(name: "Date", value: HTTPDate.now)

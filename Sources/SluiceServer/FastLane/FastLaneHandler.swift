@@ -86,8 +86,9 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
         defer { passEventsIfIdle(context: context) }
         switch (inbound, part) {
         case (.betweenRequests, .head(var head)):
-            // Only the fast lane itself may hand a request over.
-            head.headers.remove(name: FastLane.handoverHeader)
+            // Only the fast lane itself may hand a request over. (Looked for first: removing
+            // copies the head, which is shared with the part it came in.)
+            if head.headers.contains(name: FastLane.handoverHeader) { head.headers.remove(name: FastLane.handoverHeader) }
             if owed == 0, let endpoint = FastLane.endpoint(of: head) {
                 inbound = .collecting(head, endpoint, ByteBuffer())
             } else {

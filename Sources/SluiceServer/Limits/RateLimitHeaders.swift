@@ -1,4 +1,5 @@
 import HTTPTypes
+import NIOHTTP1
 import RawStructuredFieldValues
 import SluiceCore
 import Synchronization
@@ -15,6 +16,16 @@ enum RateLimitHeaders {
     /// Adds the headers for `states` (in the order of the checks). `headerPolicies` are the
     /// caller's policies, whose states are named `header-N`.
     static func add(_ states: [LimitState], headerPolicies: [RateLimitPolicy], to fields: inout HTTPFields) {
+        forEach(states, headerPolicies: headerPolicies) { name, value in fields[name] = value }
+    }
+
+    /// The same headers into NIO's HTTP/1 headers (the fast lane's answers).
+    static func add(_ states: [LimitState], headerPolicies: [RateLimitPolicy], to headers: inout HTTPHeaders) {
+        forEach(states, headerPolicies: headerPolicies) { name, value in headers.add(name: name.rawName, value: value) }
+    }
+
+    /// Each header's name and value, in order.
+    private static func forEach(_ states: [LimitState], headerPolicies: [RateLimitPolicy], _ body: (HTTPField.Name, String) -> Void) {
         guard !states.isEmpty else { return }
         var policy = ""
         var limit = ""
@@ -33,9 +44,13 @@ enum RateLimitHeaders {
                 limit += String(clamped(Int64(reset)))
             }
         }
-        fields[.rateLimitPolicy] = policy
-        fields[.rateLimit] = limit
-        addHelicone(states, headerPolicies: headerPolicies, to: &fields)
+        body(.rateLimitPolicy, policy)
+        body(.rateLimit, limit)
+        if let helicone = helicone(states, headerPolicies: headerPolicies) {
+            body(.heliconeLimit, helicone.limit)
+            body(.heliconeRemaining, helicone.remaining)
+            body(.heliconePolicy, helicone.policy)
+        }
     }
 
     /// The serialized pieces of one limit: its whole `RateLimit-Policy` item, and the name its
@@ -88,8 +103,8 @@ enum RateLimitHeaders {
     }
 
     /// `Helicone-RateLimit-Limit/Remaining/Policy` for the header policy with the smallest
-    /// remaining fraction (the first on ties).
-    static func addHelicone(_ states: [LimitState], headerPolicies: [RateLimitPolicy], to fields: inout HTTPFields) {
+    /// remaining fraction (the first on ties); nil without header policies.
+    static func helicone(_ states: [LimitState], headerPolicies: [RateLimitPolicy]) -> (limit: String, remaining: String, policy: String)? {
         var best: (state: LimitState, policy: RateLimitPolicy)?
         for (index, policy) in headerPolicies.enumerated() {
             guard let state = states.first(where: { $0.check.name == "header-\(index + 1)" }) else { continue }
@@ -102,11 +117,9 @@ enum RateLimitHeaders {
                 best = (state, policy)
             }
         }
-        guard let best else { return }
+        guard let best else { return nil }
         let per = best.state.check.unit.counterUnitsPerUnit
-        fields[.heliconeLimit] = String(best.policy.quota)
-        fields[.heliconeRemaining] = String(best.state.remaining / per)
-        fields[.heliconePolicy] = best.policy.source
+        return (String(best.policy.quota), String(best.state.remaining / per), best.policy.source)
     }
 }
 
