@@ -77,8 +77,14 @@ struct GatewayLogHandlerTests {
         let output = LogOutput(fileDescriptor: pipe.write, flushInterval: .milliseconds(50), bufferLimit: 1024)
         let logger = Logger(label: "sluice") { GatewayLogHandler(label: $0, output: output) }
         logger.info("held")
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(pipe.drain().hasSuffix("held\n"))
+        // Written by the flusher thread within its interval; a busy machine may delay it.
+        var written = ""
+        let deadline = ContinuousClock.now + .seconds(5)
+        while written.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            written = pipe.drain()
+        }
+        #expect(written.hasSuffix("held\n"))
         let slow = LogOutput(fileDescriptor: pipe.write, flushInterval: .seconds(3600), bufferLimit: 1024)
         let big = Logger(label: "sluice") { GatewayLogHandler(label: $0, output: slow) }
         for index in 0..<20 { big.info("line \(index) \(String(repeating: "x", count: 80))") }
