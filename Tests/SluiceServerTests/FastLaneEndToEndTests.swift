@@ -173,6 +173,31 @@ struct FastLaneEndToEndTests {
         }
     }
 
+    @Test("Expect: 100-continue is answered at once; a body announced as too long gets its 413 instead")
+    func expectContinue() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            let body = chatBody()
+            func head(length: Int) -> String {
+                "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\n"
+                    + "Expect: 100-continue\r\nContent-Length: \(length)\r\n\r\n"
+            }
+            // The head alone: the gateway invites the body.
+            let invited = try await RawHTTPConnection.exchange(port: gateway.port, sending: head(length: body.utf8.count), untilResponses: 1,
+                                                               quiet: .milliseconds(200), timeout: .seconds(5))
+            #expect(invited.hasPrefix("HTTP/1.1 100 Continue\r\n"))
+            // Head and body together (a client may send the body without waiting): 100, then the answer.
+            let answered = try await RawHTTPConnection.exchange(port: gateway.port, sending: head(length: body.utf8.count) + body, untilResponses: 2)
+            let statuses = answered.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+            #expect(statuses == ["100", "200"])
+            // Too long to read: no invitation, the 413.
+            let refused = try await RawHTTPConnection.exchange(port: gateway.port, sending: head(length: 1 << 30), untilResponses: 1,
+                                                               quiet: .milliseconds(200), timeout: .seconds(5))
+            #expect(refused.hasPrefix("HTTP/1.1 413 "))
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 1)
+        }
+    }
+
     @Test("stopping with fast-lane calls in flight lets them finish and loses no usage row")
     func stopWhileInFlight() async throws {
         let gateway = try await TestGateway.start { $0.storage.flushIntervalMs = 60_000 }

@@ -72,10 +72,27 @@ struct FastLane: Sendable {
     static func endpoint(of head: HTTPRequestHead) -> ProxyEndpoint? {
         guard head.method == .POST, head.uri.hasPrefix("/v1/") else { return nil }
         guard let endpoint = ProxyEndpoint(rawValue: String(head.uri.dropFirst(3))) else { return nil }
-        // Connection management (HTTP/1.0, `Connection: close`) and `Expect: 100-continue` stay
-        // with the server.
-        guard head.version == .http1_1, head.isKeepAlive, !head.headers.contains(name: "expect") else { return nil }
+        // Connection management (HTTP/1.0, `Connection: close`) and expectations other than
+        // `100-continue` (answered by the handler) stay with the server.
+        guard head.version == .http1_1, head.isKeepAlive else { return nil }
+        if let expect = head.headers.first(name: "expect"), expect.lowercased() != "100-continue" { return nil }
         return endpoint
+    }
+
+    /// Whether the head announces a body over `server.max_body_bytes`: the general path refuses
+    /// it with 413 before reading it, so the fast lane does not start collecting it.
+    static func announcesTooLong(_ head: HTTPRequestHead, maxBodyBytes: Int) -> Bool {
+        guard let length = head.headers.first(name: "content-length") else { return false }
+        return Int(length).map { $0 > maxBodyBytes } ?? true
+    }
+
+    /// Whether the caller waits for `100 Continue` before sending a body the gateway would read
+    /// (one not announced as longer than `server.max_body_bytes`).
+    static func expectsContinue(_ head: HTTPRequestHead, maxBodyBytes: Int) -> Bool {
+        guard head.version == .http1_1, let expect = head.headers.first(name: "expect"), expect.lowercased() == "100-continue" else {
+            return false
+        }
+        return !announcesTooLong(head, maxBodyBytes: maxBodyBytes)
     }
 
     /// The header a handed-over request carries its token in (`HTTPField.Name.fastLaneHandover`).

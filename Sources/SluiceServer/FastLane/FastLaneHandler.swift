@@ -89,7 +89,13 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             // Only the fast lane itself may hand a request over. (Looked for first: removing
             // copies the head, which is shared with the part it came in.)
             if head.headers.contains(name: FastLane.handoverHeader) { head.headers.remove(name: FastLane.handoverHeader) }
-            if owed == 0, let endpoint = FastLane.endpoint(of: head) {
+            if FastLane.expectsContinue(head, maxBodyBytes: maxBodyBytes) {
+                // Hummingbird never answers `Expect: 100-continue`, so a client that waits for
+                // it (curl does, for large bodies) would stall a second before sending the body.
+                // A body announced as too long gets no invitation: its 413 comes first.
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .continue))), promise: nil)
+            }
+            if owed == 0, let endpoint = FastLane.endpoint(of: head), !FastLane.announcesTooLong(head, maxBodyBytes: maxBodyBytes) {
                 inbound = .collecting(head, endpoint, ByteBuffer())
             } else {
                 toGeneralPath(head, context: context)
