@@ -52,8 +52,8 @@ struct FastLane: Sendable {
 
     /// A call under way: admitted, its first attempt sent.
     struct Call {
-        let admitted: AdmittedRequest
-        var usage: UsageDraft
+        /// The admission, and the usage row as the call goes on.
+        var admitted: AdmittedRequest
         var loop: RetryLoop
         let deployment: DeploymentRef
         let target: UpstreamTarget
@@ -164,7 +164,7 @@ struct FastLane: Sendable {
         let exchange = UpstreamExchange(
             origin: route.origin, target: path, headers: upstreamHeaders, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)),
             timeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), maxAnswerBytes: ProxyController.maxAnswerBytes)
-        let call = Call(admitted: admitted, usage: usage, loop: loop, deployment: deployment, target: target, trace: trace,
+        let call = Call(admitted: admitted, loop: loop, deployment: deployment, target: target, trace: trace,
                         path: "/v1" + endpoint.rawValue, started: started)
         return (call, exchange)
     }
@@ -177,14 +177,14 @@ struct FastLane: Sendable {
         var random = SystemRandomNumberGenerator()
         switch result {
         case .answered(let answer) where (200..<300).contains(answer.status):
-            let served = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.usage, trace: call.trace)
+            let served = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.admitted.usage, trace: call.trace)
             var headers = Self.http1Headers(served, reserving: 12)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
             headers.add(name: "Content-Type", value: answer.headers.first(name: "content-type") ?? "application/json")
-            controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.usage)
-            call.admitted.ticket.settleInMemory(tokens: call.usage.row.inputTokens + call.usage.row.outputTokens, cost: call.usage.row.cost,
-                                                counters: counters)
-            gateway.usage.record(call.usage.row)
+            controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)
+            let row = call.admitted.usage.row
+            call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
+            gateway.usage.record(row)
             return .respond(respond(call, status: answer.status, headers: headers, bodyLength: answer.body.readableBytes), answer.body)
         case .answered(let answer):
             let (failure, callerError) = controller.providerFailure(status: answer.status, headers: answer.headers,
@@ -200,7 +200,8 @@ struct FastLane: Sendable {
             var error = GatewayError(status: 502, code: .upstreamError,
                                      message: "Provider \(call.target.providerName) broke off its answer: longer than \(ProxyController.maxAnswerBytes) bytes")
             call.admitted.ticket.settleInMemory(tokens: 0, cost: .zero, counters: counters)
-            controller.recordFailure(&error, admitted: call.admitted, usage: &call.usage)
+            var usage = call.admitted.usage
+            controller.recordFailure(&error, admitted: call.admitted, usage: &usage)
             let body = ByteBuffer(string: error.jsonBody)
             return .respond(respond(call, status: error.status, headers: Self.http1Headers(error.responseHeaders, reserving: 4), bodyLength: body.readableBytes), body)
         }
@@ -218,10 +219,7 @@ struct FastLane: Sendable {
     }
 
     private func handover(_ call: Call, callerError: GatewayError?) -> FastLaneHandover {
-        let before = call.admitted
-        let admitted = AdmittedRequest(body: before.body, plan: before.plan, ticket: before.ticket, states: before.states,
-                                       headerPolicies: before.headerPolicies, usage: call.usage)
-        return FastLaneHandover(admitted: admitted, loop: call.loop, callerError: callerError, trace: call.trace.snapshot)
+        FastLaneHandover(admitted: call.admitted, loop: call.loop, callerError: callerError, trace: call.trace.snapshot)
     }
 
     /// `fields` as NIO's HTTP/1 headers, with room for `reserving` more.
@@ -235,7 +233,7 @@ struct FastLane: Sendable {
     /// The response head as the general path sends it (the edge middleware's `X-Request-Id`,
     /// the server's `Date` and `Server`), and the request's log line.
     private func respond(_ call: Call, status: Int, headers: HTTPHeaders, bodyLength: Int) -> HTTPResponseHead {
-        let requestID = call.usage.row.requestID
+        let requestID = call.admitted.usage.row.requestID
         var head = headers
         head.add(name: "Content-Length", value: String(bodyLength))
         head.add(name: "X-Request-Id", value: requestID)

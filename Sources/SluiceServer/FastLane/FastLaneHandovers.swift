@@ -10,7 +10,8 @@ struct AdmittedRequest: Sendable {
     let ticket: AdmissionTicket
     let states: [LimitState]
     let headerPolicies: [RateLimitPolicy]
-    let usage: UsageDraft
+    /// Filled in as the request goes on (served model, tokens, attempts).
+    var usage: UsageDraft
 }
 
 /// A request the fast lane admitted and tried once, without an answer to relay: the general
