@@ -75,6 +75,9 @@ public enum LimitPlanner {
     private static let presetNames = (1...16).map { "preset-\($0)" }
     private static let headerNames = (1...16).map { "header-\($0)" }
 
+    /// The name of the check for the caller's header policy at `offset` (0-based) in its list.
+    public static func headerCheckName(_ offset: Int) -> String { name(origin: .header, index: offset + 1) }
+
     static func name(origin: LimitCheck.PolicyOrigin, index: Int) -> String {
         let names = origin == .preset ? presetNames : headerNames
         if index <= names.count { return names[index - 1] }

@@ -13,6 +13,16 @@ public enum ProxyEndpoint: String, Sendable, CaseIterable {
         }
     }
 
+    /// The path callers send it to. Literals, not `"/v1" + rawValue`: it goes into every usage
+    /// row and log line, and a literal costs no allocation.
+    public var path: String {
+        switch self {
+        case .chatCompletions: "/v1/chat/completions"
+        case .completions: "/v1/completions"
+        case .embeddings: "/v1/embeddings"
+        }
+    }
+
     /// Whether the endpoint can stream its answer.
     public var canStream: Bool { self != .embeddings }
 }

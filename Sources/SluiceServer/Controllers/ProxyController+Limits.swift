@@ -6,9 +6,9 @@ import SluiceStore
 extension ProxyController {
     /// The user id (`Helicone-User-Id`, else the body's `user`) and `Helicone-Property-*`
     /// values, checked whether or not a policy uses them: they go into usage rows and logs.
-    func readSegments(_ headers: HTTPFields, body: ClientRequestBody) throws(GatewayError) -> RequestSegments {
+    func readSegments(_ headers: HeliconeHeaders, body: ClientRequestBody) throws(GatewayError) -> RequestSegments {
         var userID: String?
-        if let header = headers[.heliconeUserID] {
+        if let header = headers.userID {
             try RequestSegments.validate(header, source: "The Helicone-User-Id header")
             userID = header
         } else if let user = body.user {
@@ -16,22 +16,18 @@ extension ProxyController {
             userID = user
         }
         var properties: [String: String] = [:]
-        for field in headers where field.name.canonicalName.hasPrefix(Self.propertyPrefix) {
-            let name = String(field.name.canonicalName.dropFirst(Self.propertyPrefix.count))
-            guard !name.isEmpty else { continue }
-            try RequestSegments.validate(field.value, source: "The \(field.name.rawName) header")
-            properties[name] = field.value
+        for property in headers.properties {
+            try RequestSegments.validate(property.value, source: "The \(property.rawName) header")
+            properties[property.name] = property.value
         }
         return RequestSegments(userID: userID, properties: properties)
     }
 
-    static let propertyPrefix = "helicone-property-"
-
     /// The caller's `Helicone-RateLimit-Policy` (400 when malformed), after checking that every
     /// policy that applies has its segment value (400 `missing_user_id` / `missing_property`).
-    func readPolicies(_ headers: HTTPFields, caller: Gateway.Caller, segments: RequestSegments) throws(GatewayError) -> [RateLimitPolicy] {
+    func readPolicies(_ headers: HeliconeHeaders, caller: Gateway.Caller, segments: RequestSegments) throws(GatewayError) -> [RateLimitPolicy] {
         var policies: [RateLimitPolicy] = []
-        let values = headers[values: .heliconePolicy]
+        let values = headers.policies
         if !values.isEmpty {
             do {
                 policies = try gateway.policyHeaders.policies(for: values.count == 1 ? values[0] : values.joined(separator: ","))
@@ -40,7 +36,10 @@ extension ProxyController {
                                    message: "Invalid Helicone-RateLimit-Policy: \(error.message)", param: "Helicone-RateLimit-Policy")
             }
         }
-        for policy in caller.preset.parsedPolicies + policies {
+        for policy in caller.preset.parsedPolicies {
+            _ = try segments.value(for: policy.segment, policy: policy)
+        }
+        for policy in policies {
             _ = try segments.value(for: policy.segment, policy: policy)
         }
         return policies

@@ -43,8 +43,8 @@ extension ProxyController {
                 let result = await attempt(body, deployment: deployment, requestID: usage.row.requestID)
                 switch result {
                 case .answered(let response, let target):
-                    let headers = answered(by: deployment, loop: loop, plan: plan, usage: &usage, trace: trace)
-                    return UpstreamAnswer(response: response, model: deployment.model, target: target, headers: headers)
+                    let served = answered(by: deployment, loop: loop, plan: plan, usage: &usage, trace: trace)
+                    return UpstreamAnswer(response: response, model: deployment.model, target: target, headers: served.fields)
                 case .failed(let failure, let asCallerError):
                     callerError = asCallerError
                     attemptFailed(failure, deployment: deployment, loop: &loop, random: &random)
@@ -64,14 +64,32 @@ extension ProxyController {
     }
 
     /// A deployment answered 2xx: its failure count is reset, the usage row and the log line
-    /// name it; the headers that say who answered, after how many attempts.
-    func answered(by deployment: DeploymentRef, loop: RetryLoop, plan: [String], usage: inout UsageDraft, trace: RequestTrace) -> HTTPFields {
+    /// name it; the answer's headers say who answered, after how many attempts.
+    func answered(by deployment: DeploymentRef, loop: RetryLoop, plan: [String], usage: inout UsageDraft, trace: RequestTrace) -> ServedBy {
         gateway.cooldowns.withLock { $0.recordSuccess(deployment) }
         usage.row.servedModel = deployment.model
         trace.update { $0.servedModel = deployment.model }
-        var headers: HTTPFields = [.servedModel: deployment.model, .attempts: String(loop.attempts)]
-        if deployment.model != plan[0] { headers[.fallbackFrom] = plan[0] }
-        return headers
+        return ServedBy(model: deployment.model, attempts: loop.attempts, fallbackFrom: deployment.model != plan[0] ? plan[0] : nil)
+    }
+
+    /// Who answered a call: `Sluice-Served-Model`, `Sluice-Attempts` and, after a fallback,
+    /// `Sluice-Fallback-From`, for either kind of head.
+    struct ServedBy {
+        let model: String
+        let attempts: Int
+        let fallbackFrom: String?
+
+        var fields: HTTPFields {
+            var fields: HTTPFields = [.servedModel: model, .attempts: String(attempts)]
+            if let fallbackFrom { fields[.fallbackFrom] = fallbackFrom }
+            return fields
+        }
+
+        func add(to headers: inout HTTPHeaders) {
+            headers.add(name: HTTPField.Name.servedModel.rawName, value: model)
+            headers.add(name: HTTPField.Name.attempts.rawName, value: String(attempts))
+            if let fallbackFrom { headers.add(name: HTTPField.Name.fallbackFrom.rawName, value: fallbackFrom) }
+        }
     }
 
     /// An attempt failed: it counts toward the deployment's cooldown (logged when one starts)

@@ -22,7 +22,7 @@ struct ProxyController {
 
     func addRoutes(to router: Router<SluiceRequestContext>) {
         for endpoint in ProxyEndpoint.allCases {
-            router.post(RouterPath("/v1" + endpoint.rawValue)) { request, context in
+            router.post(RouterPath(endpoint.path)) { request, context in
                 try await proxy(endpoint, request: request, context: context)
             }
         }
@@ -48,10 +48,11 @@ struct ProxyController {
             usage.row.requestedModel = body.model
             usage.row.streamed = body.stream
             context.trace.update { $0.model = body.model; $0.streamed = body.stream }
-            let segments = try readSegments(request.headers, body: body)
+            let helicone = HeliconeHeaders(request.headers)
+            let segments = try readSegments(helicone, body: body)
             usage.row.userID = segments.userID
             usage.row.properties = segments.properties
-            let headerPolicies = try readPolicies(request.headers, caller: caller, segments: segments)
+            let headerPolicies = try readPolicies(helicone, caller: caller, segments: segments)
             let plan = try plan(for: body, caller: caller)
             let (ticket, states) = try await admit(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments)
             admitted = AdmittedRequest(body: body, plan: plan, ticket: ticket, states: states, headerPolicies: headerPolicies, usage: usage)

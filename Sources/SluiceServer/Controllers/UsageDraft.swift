@@ -7,7 +7,7 @@ struct UsageDraft: Sendable {
 
     init(requestID: String, caller: Gateway.Caller, endpoint: ProxyEndpoint, nowMs: Int64) {
         row = UsageRow(requestID: requestID, keyID: caller.key.id, account: caller.key.account,
-                       environment: caller.key.environment.rawValue, endpoint: "/v1" + endpoint.rawValue,
+                       environment: caller.key.environment.rawValue, endpoint: endpoint.path,
                        status: 0, createdAtMs: nowMs)
         startedAt = .now
     }

@@ -50,8 +50,9 @@ struct FastLane: Sendable {
         let headers: HTTPHeaders
     }
 
-    /// A call under way: admitted, its first attempt sent.
-    struct Call {
+    /// A call under way: admitted, its first attempt sent. A class: it is captured by the
+    /// pool's completion and carried to `finish`, and copying its many references was measurable.
+    final class Call {
         /// The admission, and the usage row as the call goes on.
         var admitted: AdmittedRequest
         var loop: RetryLoop
@@ -60,6 +61,17 @@ struct FastLane: Sendable {
         let trace: RequestTrace
         let path: String
         let started: ContinuousClock.Instant
+
+        init(admitted: AdmittedRequest, loop: RetryLoop, deployment: DeploymentRef, target: UpstreamTarget, trace: RequestTrace,
+             path: String, started: ContinuousClock.Instant) {
+            self.admitted = admitted
+            self.loop = loop
+            self.deployment = deployment
+            self.target = target
+            self.trace = trace
+            self.path = path
+            self.started = started
+        }
     }
 
     /// How a call ends: an answer to write, or the general path's turn.
@@ -70,8 +82,7 @@ struct FastLane: Sendable {
 
     /// The endpoint of a request the fast lane may take, judged from its head alone.
     static func endpoint(of head: HTTPRequestHead) -> ProxyEndpoint? {
-        guard head.method == .POST, head.uri.hasPrefix("/v1/") else { return nil }
-        guard let endpoint = ProxyEndpoint(rawValue: String(head.uri.dropFirst(3))) else { return nil }
+        guard head.method == .POST, let endpoint = ProxyEndpoint.allCases.first(where: { $0.path == head.uri }) else { return nil }
         // Connection management (HTTP/1.0, `Connection: close`) and expectations other than
         // `100-continue` (answered by the handler) stay with the server.
         guard head.version == .http1_1, head.isKeepAlive else { return nil }
@@ -97,16 +108,6 @@ struct FastLane: Sendable {
 
     /// The header a handed-over request carries its token in (`HTTPField.Name.fastLaneHandover`).
     static let handoverHeader = "Sluice-Fast-Lane-Handover"
-
-    /// The request headers the decisions read (`Helicone-*`), as `HTTPFields` for the
-    /// `ProxyController` functions: only these are converted, not the whole head.
-    static func heliconeFields(_ headers: HTTPHeaders) -> HTTPFields {
-        var fields = HTTPFields()
-        for (name, value) in headers where name.utf8.count > 9 && name.utf8.prefix(9).elementsEqual("helicone-".utf8, by: { $0 | 0x20 == $1 }) {
-            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
-        }
-        return fields
-    }
 
     /// The caller a connection authenticated as last: most connections send one key, and
     /// hashing it and searching the cache for every request was a tenth of the fast lane's work.
@@ -134,7 +135,7 @@ struct FastLane: Sendable {
     /// must serve it (nothing has been counted then).
     func start(_ head: HTTPRequestHead, endpoint: ProxyEndpoint, body bytes: ByteBuffer, recent: inout RecentCaller?) -> (Call, UpstreamExchange)? {
         let started = ContinuousClock.now
-        let headers = Self.heliconeFields(head.headers)
+        let headers = HeliconeHeaders(head.headers)
         guard let caller = caller(authorization: head.headers.first(name: "authorization"), recent: &recent),
               let body = try? ClientRequestBody(parsing: Array(bytes.readableBytesView), endpoint: endpoint), !body.stream,
               let segments = try? controller.readSegments(headers, body: body),
@@ -165,20 +166,21 @@ struct FastLane: Sendable {
             origin: route.origin, target: path, headers: upstreamHeaders, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)),
             timeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), maxAnswerBytes: ProxyController.maxAnswerBytes)
         let call = Call(admitted: admitted, loop: loop, deployment: deployment, target: target, trace: trace,
-                        path: "/v1" + endpoint.rawValue, started: started)
+                        path: endpoint.path, started: started)
         return (call, exchange)
     }
 
     /// What the first attempt's result comes to. A 2xx answer is settled, recorded, logged and
     /// returned to write; anything else is the retry loop's next step, on the general path.
     func finish(_ call: Call, result: UpstreamExchangeResult) -> Outcome {
-        var call = call
         let model = call.deployment.model
         var random = SystemRandomNumberGenerator()
         switch result {
         case .answered(let answer) where (200..<300).contains(answer.status):
             let served = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.admitted.usage, trace: call.trace)
-            var headers = Self.http1Headers(served, reserving: 12)
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(16)
+            served.add(to: &headers)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
             headers.add(name: "Content-Type", value: answer.headers.first(name: "content-type") ?? "application/json")
             controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)

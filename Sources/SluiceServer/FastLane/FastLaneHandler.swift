@@ -63,6 +63,9 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     private var eventsHeld: [Any] = []
     private var isActive = true
     private var recentCaller: FastLane.RecentCaller?
+    /// Whether Hummingbird was given a part since the end of the last read: a read that only
+    /// brought fast-lane requests does not wake Hummingbird's handlers with its end.
+    private var passedSinceReadComplete = false
 
     init(lane: FastLane) {
         self.lane = lane
@@ -106,7 +109,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             if body.readableBytes > maxBodyBytes {
                 // Hummingbird refuses it with 413 and the general path's usage row.
                 toGeneralPath(head, context: context)
-                context.fireChannelRead(wrapInboundOut(.body(body)))
+                pass(.body(body), context: context)
             } else {
                 inbound = .collecting(head, endpoint, body)
             }
@@ -124,25 +127,36 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             }
         case (.toGeneralPath, _):
             if case .end = part { inbound = .betweenRequests }
-            context.fireChannelRead(wrapInboundOut(part))
+            pass(part, context: context)
         case (.betweenRequests, _), (.collecting, .head):
             // The codec never sends these; pass them on for Hummingbird to judge.
-            context.fireChannelRead(wrapInboundOut(part))
+            pass(part, context: context)
         }
+    }
+
+    private func pass(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        passedSinceReadComplete = true
+        context.fireChannelRead(wrapInboundOut(part))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard passedSinceReadComplete else { return }
+        passedSinceReadComplete = false
+        context.fireChannelReadComplete()
     }
 
     private func toGeneralPath(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         owed += 1
         inbound = .toGeneralPath
-        context.fireChannelRead(wrapInboundOut(.head(head)))
+        pass(.head(head), context: context)
     }
 
     private func replay(_ head: HTTPRequestHead, body: ByteBuffer, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
         owed += 1
-        context.fireChannelRead(wrapInboundOut(.head(head)))
+        pass(.head(head), context: context)
         if body.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(.body(body))) }
-        context.fireChannelRead(wrapInboundOut(.end(trailers)))
-        context.fireChannelReadComplete()
+        pass(.end(trailers), context: context)
+        channelReadComplete(context: context)
     }
 
     private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, head: HTTPRequestHead, body: ByteBuffer,
@@ -178,7 +192,7 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
         }
         // Hummingbird takes in what it was given at the end of a read; the read these parts
         // came in has ended long ago.
-        if hadQueued { context.fireChannelReadComplete() }
+        if hadQueued { channelReadComplete(context: context) }
         guard !callInFlight else { return }
         if readPending {
             readPending = false

@@ -105,21 +105,24 @@ enum RateLimitHeaders {
     /// `Helicone-RateLimit-Limit/Remaining/Policy` for the header policy with the smallest
     /// remaining fraction (the first on ties); nil without header policies.
     static func helicone(_ states: [LimitState], headerPolicies: [RateLimitPolicy]) -> (limit: String, remaining: String, policy: String)? {
-        var best: (state: LimitState, policy: RateLimitPolicy)?
-        for (index, policy) in headerPolicies.enumerated() {
-            guard let state = states.first(where: { $0.check.name == "header-\(index + 1)" }) else { continue }
+        // Indices, not copies: a state holds its check's strings, and copying them showed.
+        var best: (state: Int, policy: Int)?
+        for policyIndex in headerPolicies.indices {
+            let name = LimitPlanner.headerCheckName(policyIndex)  // the name LimitPlanner gave its check
+            guard let stateIndex = states.firstIndex(where: { $0.check.name == name }) else { continue }
             if let current = best {
                 // remaining/quota < best.remaining/best.quota, compared without division.
-                let lhs = state.remaining.multipliedFullWidth(by: current.state.check.quota)
-                let rhs = current.state.remaining.multipliedFullWidth(by: state.check.quota)
-                if lhs.high < rhs.high || (lhs.high == rhs.high && lhs.low < rhs.low) { best = (state, policy) }
+                let lhs = states[stateIndex].remaining.multipliedFullWidth(by: states[current.state].check.quota)
+                let rhs = states[current.state].remaining.multipliedFullWidth(by: states[stateIndex].check.quota)
+                if lhs.high < rhs.high || (lhs.high == rhs.high && lhs.low < rhs.low) { best = (stateIndex, policyIndex) }
             } else {
-                best = (state, policy)
+                best = (stateIndex, policyIndex)
             }
         }
         guard let best else { return nil }
-        let per = best.state.check.unit.counterUnitsPerUnit
-        return (String(best.policy.quota), String(best.state.remaining / per), best.policy.source)
+        let state = states[best.state]
+        let policy = headerPolicies[best.policy]
+        return (String(policy.quota), String(state.remaining / state.check.unit.counterUnitsPerUnit), policy.source)
     }
 }
 
