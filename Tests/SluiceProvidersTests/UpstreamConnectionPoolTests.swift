@@ -45,6 +45,30 @@ struct UpstreamConnectionPoolTests {
         try await server.stop()
     }
 
+    @Test("an idle connection is closed once idle longer than idleTimeout, and a busy one is not")
+    func idleConnectionIsClosed() async throws {
+        let pool = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), idleTimeout: .milliseconds(150))
+        let server = try await ScriptedHTTPServer.start { request in .answer(status: 200, body: "{\"n\":\(request)}", keepAlive: true) }
+        func send() async -> UpstreamExchangeResult {
+            await withCheckedContinuation { continuation in
+                pool.eventLoop.execute { pool.send(exchange(server.port)) { continuation.resume(returning: $0) } }
+            }
+        }
+        #expect(body(await send()) == "{\"n\":1}")
+        // Used again before the timeout: still the same connection.
+        try await Task.sleep(for: .milliseconds(60))
+        #expect(body(await send()) == "{\"n\":2}")
+        #expect(server.connections == 1)
+        // Idle from then on: closed within the timeout and one sweep (100 ms).
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(server.closedConnections == 1)
+        #expect(try await pool.eventLoop.submit { pool.idleCount }.get() == 0)
+        #expect(body(await send()) == "{\"n\":3}")
+        #expect(server.connections == 2)
+        pool.close()
+        try await server.stop()
+    }
+
     @Test("a connection the provider closed while idle is replaced without the caller seeing a failure")
     func staleConnectionIsReplaced() async throws {
         let server = try await ScriptedHTTPServer.start { request in .answerThenCloseIdle(body: "{\"n\":\(request)}", afterMs: 50) }

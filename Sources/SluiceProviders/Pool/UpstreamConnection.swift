@@ -23,7 +23,10 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     let origin: PlainHTTPOrigin
     private(set) var channel: (any Channel)?
     private var pending: Pending?
-    private var idleTimer: Scheduled<Void>?
+    /// When the connection last became idle (nil while it carries an exchange). The pool's sweep
+    /// closes it once idle too long: a timer per connection, cancelled and scheduled again on
+    /// every exchange, cost more than the exchange's own bookkeeping.
+    private var idleSince: NIODeadline?
     /// Told when the connection can take another exchange (`true`) or is gone (`false`).
     private let onAvailability: (UpstreamConnection, Bool) -> Void
 
@@ -42,8 +45,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
             completion(.failed(.connection("internal: the connection is busy")), false)
             return
         }
-        idleTimer?.cancel()
-        idleTimer = nil
+        idleSince = nil
         pending = Pending(completion: completion, maxAnswerBytes: exchange.maxAnswerBytes, reused: reused, deadline: deadline)
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target, headers: exchange.headers)
         head.headers.add(name: "Host", value: exchange.origin.authority)
@@ -53,18 +55,22 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
 
-    /// Fails the exchange and closes the connection when the exchange's deadline has passed (the
-    /// pool's sweep calls this: one repeating timer per pool instead of one timer per exchange).
-    func expire(now: NIODeadline) {
-        guard let pending, now >= pending.deadline else { return }
-        finish(.failed(.timeout), stale: false)
-        channel?.close(promise: nil)
+    /// The pool's sweep (one repeating timer per pool instead of timers per exchange): fails the
+    /// exchange and closes the connection when the exchange's deadline has passed, and closes a
+    /// connection idle for longer than `idleTimeout`.
+    func sweep(now: NIODeadline, idleTimeout: TimeAmount) {
+        if let pending, now >= pending.deadline {
+            finish(.failed(.timeout), stale: false)
+            channel?.close(promise: nil)
+        } else if let idleSince, now - idleSince >= idleTimeout {
+            self.idleSince = nil
+            channel?.close(promise: nil)
+        }
     }
 
-    /// Closes the connection after `after` without an exchange.
-    func scheduleIdleClose(after: TimeAmount) {
-        guard let channel else { return }
-        idleTimer = channel.eventLoop.scheduleTask(in: after) { channel.close(promise: nil) }
+    /// Marks the connection idle from `now` (the pool keeps it for another exchange).
+    func markIdle(now: NIODeadline) {
+        idleSince = now
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -93,7 +99,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
+        idleSince = nil
         if let pending {
             let nothingReceived = pending.head == nil
             finish(.failed(.connection("\(origin.authority) closed the connection before answering")), stale: pending.reused && nothingReceived)

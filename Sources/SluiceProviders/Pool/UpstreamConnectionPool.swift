@@ -9,7 +9,7 @@ import Synchronization
 /// over a connection of that same loop keeps the whole request on one thread with no task, no
 /// hop and no lock (AsyncHTTPClient, the general path, costs about a third of a proxied
 /// request's CPU time: docs/benchmarks.md). Idle connections are reused most recent first and
-/// closed after `idleTimeout`. A request that fails on a reused connection before the provider
+/// closed after `idleTimeout` (checked by the same 100 ms sweep as the exchanges' deadlines). A request that fails on a reused connection before the provider
 /// sent anything (it closed the idle connection as the request went out) is sent once more on a
 /// new connection, as nginx does with its cached upstream connections.
 public final class UpstreamConnectionPool: @unchecked Sendable {
@@ -21,7 +21,8 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     private var open: [UpstreamConnection] = []
     private var sweep: RepeatedTask?
     private var isClosed = false
-    /// How often exchanges are checked against their deadlines: a timeout fires up to this late.
+    /// How often exchanges are checked against their deadlines and idle connections against
+    /// `idleTimeout`: either fires up to this late.
     static let sweepInterval = TimeAmount.milliseconds(100)
 
     public init(eventLoop: any EventLoop, idleTimeout: TimeAmount = .seconds(60), maxIdlePerOrigin: Int = 256) {
@@ -112,7 +113,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
             return
         }
         idle[connection.origin, default: []].append(connection)
-        connection.scheduleIdleClose(after: idleTimeout)
+        connection.markIdle(now: .now())
     }
 
     private func forget(_ connection: UpstreamConnection) {
@@ -125,7 +126,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
         guard sweep == nil, !isClosed else { return }
         sweep = eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { [self] _ in
             let now = NIODeadline.now()
-            for connection in open { connection.expire(now: now) }
+            for connection in open { connection.sweep(now: now, idleTimeout: idleTimeout) }
         }
     }
 }

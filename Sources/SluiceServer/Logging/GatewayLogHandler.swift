@@ -30,14 +30,7 @@ public struct GatewayLogHandler: LogHandler {
     /// have to be merged in; the caller then logs the usual way.
     func write(level: Logger.Level, message: String, sortedMetadata: [(String, String)], source: String) -> Bool {
         guard metadata.isEmpty, metadataProvider == nil else { return false }
-        var line = header(level: level)
-        for (key, value) in sortedMetadata {
-            line += " "
-            line += key
-            line += "="
-            line += value
-        }
-        finish(&line, source: source, message: message, level: level)
+        emit(level: level, message: message, sortedMetadata: sortedMetadata, source: source)
         return true
     }
 
@@ -53,37 +46,34 @@ public struct GatewayLogHandler: LogHandler {
             merged["error.message"] = "\(error)"
             merged["error.type"] = "\(String(reflecting: type(of: error)))"
         }
-        var line = header(level: event.level)
-        for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-            line += " "
-            line += key
-            line += "="
-            line += value.description
-        }
-        finish(&line, source: event.source, message: event.message.description, level: event.level)
+        let sorted = merged.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value.description) }
+        emit(level: event.level, message: event.message.description, sortedMetadata: sorted, source: event.source)
     }
 
-    /// `2026-11-30T12:28:40+0000 info sluice:`
-    private func header(level: Logger.Level) -> String {
-        var line = LogTimestamp.now
-        line.reserveCapacity(400)
-        line += " "
-        line += level.rawValue
-        if !label.isEmpty {
-            line += " "
-            line += label
+    /// `2026-11-30T12:28:40+0000 info sluice: k=v k=v [Module] message`, appended straight to
+    /// what the output holds.
+    private func emit(level: Logger.Level, message: String, sortedMetadata: [(String, String)], source: String) {
+        let timestamp = LogTimestamp.now
+        output.write(urgent: level > .info) { bytes in
+            bytes += timestamp.utf8
+            bytes.append(UInt8(ascii: " "))
+            bytes += level.rawValue.utf8
+            if !label.isEmpty {
+                bytes.append(UInt8(ascii: " "))
+                bytes += label.utf8
+            }
+            bytes.append(UInt8(ascii: ":"))
+            for (key, value) in sortedMetadata {
+                bytes.append(UInt8(ascii: " "))
+                bytes += key.utf8
+                bytes.append(UInt8(ascii: "="))
+                bytes += value.utf8
+            }
+            bytes += " [".utf8
+            bytes += source.utf8
+            bytes += "] ".utf8
+            bytes += message.utf8
+            bytes.append(UInt8(ascii: "\n"))
         }
-        line += ":"
-        return line
-    }
-
-    /// ` [Module] message` and the newline, then out.
-    private func finish(_ line: inout String, source: String, message: String, level: Logger.Level) {
-        line += " ["
-        line += source
-        line += "] "
-        line += message
-        line += "\n"
-        output.write(line, urgent: level > .info)
     }
 }

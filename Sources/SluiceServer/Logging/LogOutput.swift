@@ -33,9 +33,11 @@ public final class LogOutput: Sendable {
         self.bufferLimit = bufferLimit
     }
 
-    func write(_ line: String, urgent: Bool) {
+    /// Writes the line `appendLine` appends to the held bytes: built in place, with no string of
+    /// its own (the request line comes once per request).
+    func write(urgent: Bool, _ appendLine: (inout [UInt8]) -> Void) {
         let ready: [UInt8]? = held.withLock { held in
-            held.append(contentsOf: line.utf8)
+            appendLine(&held)
             guard urgent || held.count >= bufferLimit else { return nil }
             defer { held.removeAll(keepingCapacity: true) }
             return held
