@@ -85,11 +85,25 @@ struct JSONObjectViewTests {
         #expect(try v.array("e")?.isEmpty == true)
     }
 
+    @Test("keys are matched as written, escapes decoded, code point for code point")
+    func keyMatching() throws {
+        // `\u006d` is `m`; the Kelvin sign is canonically equivalent to `K` for Swift's `==`
+        // but a different key to JSON parsers, so it must not match.
+        let v = try view(#"{"\u006dodel":"a","st\"x":1,"\u212Aey":2,"système":3}"#)
+        #expect(try v.string("model") == "a")
+        #expect(try v.integer("st\"x") == 1)
+        #expect(v.member("Key") == nil)
+        #expect(try v.integer("\u{212A}ey") == 2)
+        #expect(try v.integer("système") == 3)
+        #expect(v.member("systeme") == nil)
+        #expect(v.members.map(v.key(of:)) == ["model", "st\"x", "\u{212A}ey", "système"])
+    }
+
     @Test("members keep document order and byte ranges; a repeated key reads as its last value")
     func membersAndRanges() throws {
         let text = "  {\"a\" : 1, \"b\":[true] ,\"a\":\"x\"}\n"
         let v = try view(text)
-        #expect(v.members.map(\.key) == ["a", "b", "a"])
+        #expect(v.members.map(v.key(of:)) == ["a", "b", "a"])
         #expect(v.members.map(\.kind) == [.number, .array, .string])
         #expect(v.range == 2..<32)
         #expect(v.members[0].range == 3..<10)

@@ -17,7 +17,18 @@ struct UpstreamBodyTests {
     ])
     func unchanged(text: String, endpoint: ProxyEndpoint) throws {
         let bytes = Array(text.utf8)
-        #expect(try ClientRequestBody(parsing: bytes, endpoint: endpoint).upstreamBody(providerModel: "gpt-4o") == bytes)
+        let body = try ClientRequestBody(parsing: bytes, endpoint: endpoint)
+        #expect(body.upstreamBody(providerModel: "gpt-4o") == bytes)
+        #expect(body.editedUpstreamBody(providerModel: "gpt-4o") == nil)
+    }
+
+    @Test("an edited body is told apart from an untouched one")
+    func editedOrNot() throws {
+        let body = try parseBody(#"{"model":"gpt-4o","messages":[]}"#, .chatCompletions)
+        #expect(body.editedUpstreamBody(providerModel: "gpt-4o-2024-08-06") == body.upstreamBody(providerModel: "gpt-4o-2024-08-06"))
+        let stream = try parseBody(#"{"model":"gpt-4o","messages":[],"stream":true}"#, .chatCompletions)
+        #expect(stream.editedUpstreamBody(providerModel: "gpt-4o") == stream.upstreamBody(providerModel: "gpt-4o"))
+        #expect(stream.editedUpstreamBody(providerModel: "gpt-4o") != nil)
     }
 
     @Test("the model is rewritten to the provider's name and nothing else changes")

@@ -19,7 +19,7 @@ public struct JSONEdit: Sendable {
 
     /// Sets member `key` to the raw JSON `value`, replacing every occurrence or adding it.
     public mutating func set(_ key: String, rawJSON value: String) {
-        let matching = view.members.filter { $0.key == key }
+        let matching = view.members.filter { view.hasKey($0, key) }
         if matching.isEmpty {
             appended.append((key, Array(value.utf8)))
         } else {
@@ -29,7 +29,7 @@ public struct JSONEdit: Sendable {
 
     /// Removes every occurrence of member `key`.
     public mutating func remove(_ key: String) {
-        for member in view.members where member.key == key {
+        for member in view.members where view.hasKey(member, key) {
             changes.append(.remove(member.range))
         }
     }

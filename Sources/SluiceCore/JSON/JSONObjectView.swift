@@ -4,8 +4,12 @@
 public struct JSONObjectView: Sendable {
     /// One `"key": value` pair of the object.
     public struct Member: Sendable {
-        /// The decoded key.
-        public let key: String
+        /// Range of the key as written, quotes excluded (`JSONObjectView.key(of:)` decodes it).
+        /// Keys are compared as bytes, not decoded into strings: decoding every key of every
+        /// object was a tenth of a proxied call's allocations.
+        public let keyRange: Range<Int>
+        /// Whether the key holds an escape, so that its bytes are not its characters.
+        let keyHasEscapes: Bool
         /// Range of the value's bytes.
         public let valueRange: Range<Int>
         /// Range from the key's opening quote to the end of the value.
@@ -40,6 +44,9 @@ public struct JSONObjectView: Sendable {
         var scanner = JSONScanner(bytes: bytes, position: start)
         try scanner.expect(UInt8(ascii: "{"))
         var members: [Member] = []
+        // Room for a typical request or answer object at once: growing from empty took four
+        // allocations per object, and a chat request reads one object per message.
+        members.reserveCapacity(8)
         scanner.skipWhitespace()
         if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "}") {
             scanner.position += 1
@@ -50,8 +57,9 @@ public struct JSONObjectView: Sendable {
                 scanner.skipWhitespace()
                 try scanner.expect(UInt8(ascii: ":"))
                 let valueRange = try scanner.skipValue(depth: 1)
-                let key = JSONStringDecoder.decode(bytes, range: keyRange)
-                members.append(Member(key: key, valueRange: valueRange, range: keyRange.lowerBound..<valueRange.upperBound,
+                let inner = (keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)
+                members.append(Member(keyRange: inner, keyHasEscapes: bytes[inner].contains(UInt8(ascii: "\\")), valueRange: valueRange,
+                                      range: keyRange.lowerBound..<valueRange.upperBound,
                                       kind: JSONValueKind(firstByte: bytes[valueRange.lowerBound])!))
                 scanner.skipWhitespace()
                 guard scanner.position < bytes.count else { throw scanner.unexpected() }
@@ -67,7 +75,26 @@ public struct JSONObjectView: Sendable {
 
     /// The member named `key`; the last one when a key repeats, as most JSON parsers do.
     public func member(_ key: String) -> Member? {
-        members.last { $0.key == key }
+        members.last { hasKey($0, key) }
+    }
+
+    /// The decoded key of `member`.
+    public func key(of member: Member) -> String {
+        JSONStringDecoder.decode(bytes, range: (member.keyRange.lowerBound - 1)..<(member.keyRange.upperBound + 1))
+    }
+
+    /// Whether `member`'s key is `key`, code point for code point (as JSON parsers compare
+    /// keys, with no Unicode normalization).
+    public func hasKey(_ member: Member, _ key: String) -> Bool {
+        if member.keyHasEscapes { return Array(self.key(of: member).utf8) == Array(key.utf8) }
+        let range = member.keyRange
+        guard range.count == key.utf8.count else { return false }
+        var index = range.lowerBound
+        for byte in key.utf8 {
+            guard bytes[index] == byte else { return false }
+            index += 1
+        }
+        return true
     }
 
     /// Whether the member is absent or `null`.
@@ -124,6 +151,7 @@ public struct JSONObjectView: Sendable {
     static func elements(_ bytes: [UInt8], arrayAt range: Range<Int>) -> [(range: Range<Int>, kind: JSONValueKind)] {
         var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
         var result: [(range: Range<Int>, kind: JSONValueKind)] = []
+        result.reserveCapacity(8)
         scanner.skipWhitespace()
         if bytes[scanner.position] == UInt8(ascii: "]") { return result }
         while let element = try? scanner.skipValue(depth: 1) {

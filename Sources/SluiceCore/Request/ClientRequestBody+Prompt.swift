@@ -12,6 +12,9 @@ extension ClientRequestBody {
     static func textBytes(_ view: JSONObjectView, _ range: Range<Int>, kind: JSONValueKind, endpoint: ProxyEndpoint) -> Int {
         switch kind {
         case .string:
+            // Without escapes the bytes between the quotes are the text: counted, not copied.
+            let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
+            if !view.bytes[inner].contains(UInt8(ascii: "\\")) { return inner.count }
             return view.decodeString(at: range).utf8.count
         case .number:
             return 4
@@ -23,10 +26,11 @@ extension ClientRequestBody {
             // A chat message (`content`) or a content part (`text`).
             guard let object = try? JSONObjectView(bytes: view.bytes, objectAt: range.lowerBound) else { return 0 }
             var total = 0
-            for key in ["content", "text"] {
-                if let member = object.member(key) {
-                    total += textBytes(object, member.valueRange, kind: member.kind, endpoint: endpoint)
-                }
+            if let content = object.member("content") {
+                total += textBytes(object, content.valueRange, kind: content.kind, endpoint: endpoint)
+            }
+            if let text = object.member("text") {
+                total += textBytes(object, text.valueRange, kind: text.kind, endpoint: endpoint)
             }
             return total
         case .bool, .null:

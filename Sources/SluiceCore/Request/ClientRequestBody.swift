@@ -72,6 +72,17 @@ public struct ClientRequestBody: Sendable {
     /// `models` removed, and for streams `stream_options.include_usage` switched on so usage can
     /// be recorded. Untouched bytes when nothing needs to change.
     public func upstreamBody(providerModel: String) -> [UInt8] {
+        upstreamEdit(providerModel: providerModel).apply()
+    }
+
+    /// `upstreamBody`, or nil when it is the body exactly as received (the caller can then send
+    /// the buffer it read instead of a copy).
+    public func editedUpstreamBody(providerModel: String) -> [UInt8]? {
+        let edit = upstreamEdit(providerModel: providerModel)
+        return edit.isEmpty ? nil : edit.apply()
+    }
+
+    private func upstreamEdit(providerModel: String) -> JSONEdit {
         var edit = JSONEdit(view)
         if (try? view.string("model")) != providerModel {
             edit.set("model", rawJSON: JSONText.quoted(providerModel))
@@ -88,7 +99,7 @@ public struct ClientRequestBody: Sendable {
                 edit.set("stream_options", rawJSON: "{\"include_usage\":true}")
             }
         }
-        return edit.apply()
+        return edit
     }
 
     static func stringList(_ view: JSONObjectView, _ key: String) throws -> [String]? {

@@ -47,9 +47,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         idleSince = nil
         pending = Pending(completion: completion, maxAnswerBytes: exchange.maxAnswerBytes, reused: reused, deadline: deadline)
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target, headers: exchange.headers)
-        head.headers.add(name: "Host", value: exchange.origin.authority)
-        head.headers.add(name: "Content-Length", value: String(exchange.body.readableBytes))
+        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target, headers: exchange.headers)
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
         channel.write(HTTPClientRequestPart.body(.byteBuffer(exchange.body)), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)

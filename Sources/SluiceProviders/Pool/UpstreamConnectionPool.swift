@@ -16,7 +16,10 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     public let eventLoop: any EventLoop
     let idleTimeout: TimeAmount
     let maxIdlePerOrigin: Int
-    private var idle: [PlainHTTPOrigin: [UpstreamConnection]] = [:]
+    /// Idle connections per origin, most recently used last. A class per origin, so taking and
+    /// giving back a connection mutates it in place (through the dictionary's optional, the
+    /// array was copied on every exchange).
+    private var idle: [PlainHTTPOrigin: IdleConnections] = [:]
     /// Every open connection, idle or busy, for the deadline sweep.
     private var open: [UpstreamConnection] = []
     private var sweep: RepeatedTask?
@@ -52,7 +55,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     /// Idle connections held now, for tests.
     public var idleCount: Int {
         eventLoop.preconditionInEventLoop()
-        return idle.values.reduce(0) { $0 + $1.count }
+        return idle.values.reduce(0) { $0 + $1.connections.count }
     }
 
     /// Closes every idle connection and keeps none from now on (connections busy now close when
@@ -62,14 +65,15 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
             isClosed = true
             sweep?.cancel()
             sweep = nil
-            let all = idle.values.flatMap { $0 }
+            let all = idle.values.flatMap(\.connections)
             idle = [:]
             for connection in all { connection.channel?.close(promise: nil) }
         }
     }
 
     private func takeIdle(_ origin: PlainHTTPOrigin) -> UpstreamConnection? {
-        while let connection = idle[origin]?.popLast() {
+        guard let list = idle[origin] else { return nil }
+        while let connection = list.connections.popLast() {
             if connection.isUsable { return connection }
         }
         return nil
@@ -108,16 +112,22 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     }
 
     private func keep(_ connection: UpstreamConnection) {
-        guard !isClosed, (idle[connection.origin]?.count ?? 0) < maxIdlePerOrigin else {
+        guard !isClosed, (idle[connection.origin]?.connections.count ?? 0) < maxIdlePerOrigin else {
             connection.channel?.close(promise: nil)
             return
         }
-        idle[connection.origin, default: []].append(connection)
+        if let list = idle[connection.origin] {
+            list.connections.append(connection)
+        } else {
+            let list = IdleConnections()
+            list.connections.append(connection)
+            idle[connection.origin] = list
+        }
         connection.markIdle(now: .now())
     }
 
     private func forget(_ connection: UpstreamConnection) {
-        idle[connection.origin]?.removeAll { $0 === connection }
+        idle[connection.origin]?.connections.removeAll { $0 === connection }
         open.removeAll { $0 === connection }
     }
 
@@ -129,6 +139,11 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
             for connection in open { connection.sweep(now: now, idleTimeout: idleTimeout) }
         }
     }
+}
+
+/// The idle connections to one origin (see `UpstreamConnectionPool.idle`).
+final class IdleConnections {
+    var connections: [UpstreamConnection] = []
 }
 
 /// One `UpstreamConnectionPool` per event loop of a group, made when a loop first asks.

@@ -3,18 +3,24 @@ import NIOHTTP1
 
 /// One request for `UpstreamConnectionPool`: everything but the connection.
 public struct UpstreamExchange: Sendable {
-    public var origin: PlainHTTPOrigin
+    public let origin: PlainHTTPOrigin
     /// Path and query, e.g. `/v1/chat/completions`.
-    public var target: String
-    /// The request's headers but `Host` and `Content-Length`, which the pool adds.
-    public var headers: HTTPHeaders
-    public var body: ByteBuffer
+    public let target: String
+    /// The request's headers, with the `Host` and `Content-Length` the initializer adds: built
+    /// whole here, so sending (or sending again) adds nothing and copies nothing.
+    public let headers: HTTPHeaders
+    public let body: ByteBuffer
     /// Bounds the whole exchange, from taking a connection to the last body byte.
-    public var timeout: TimeAmount
+    public let timeout: TimeAmount
     /// A longer answer fails the exchange (the connection is closed).
-    public var maxAnswerBytes: Int
+    public let maxAnswerBytes: Int
 
-    public init(origin: PlainHTTPOrigin, target: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount, maxAnswerBytes: Int) {
+    /// `headers` are the request's own; given uniquely (`consume`) with room for two more
+    /// (`reserveCapacity`), they are completed in place.
+    public init(origin: PlainHTTPOrigin, target: String, headers: consuming HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
+                maxAnswerBytes: Int) {
+        headers.add(name: "Host", value: origin.authority)
+        headers.add(name: "Content-Length", value: String(body.readableBytes))
         self.origin = origin
         self.target = target
         self.headers = headers

@@ -161,9 +161,10 @@ struct FastLane: Sendable {
         let trace = RequestTrace(.init(requestID: requestID, keyID: caller.key.id, model: body.model, attempts: loop.attempts))
         let admitted = AdmittedRequest(body: body, plan: plan, ticket: ticket, states: states, headerPolicies: headerPolicies, usage: usage)
         var upstreamHeaders = route.headers
+        upstreamHeaders.reserveCapacity(route.headers.count + 3)  // this, then Host and Content-Length
         upstreamHeaders.add(name: "X-Request-Id", value: requestID)
         let exchange = UpstreamExchange(
-            origin: route.origin, target: path, headers: upstreamHeaders, body: ByteBuffer(bytes: body.upstreamBody(providerModel: target.model)),
+            origin: route.origin, target: path, headers: consume upstreamHeaders, body: body.editedUpstreamBody(providerModel: target.model).map { ByteBuffer(bytes: $0) } ?? bytes,
             timeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), maxAnswerBytes: ProxyController.maxAnswerBytes)
         let call = Call(admitted: admitted, loop: loop, deployment: deployment, target: target, trace: trace,
                         path: endpoint.path, started: started)

@@ -29,6 +29,9 @@ enum RateLimitHeaders {
         guard !states.isEmpty else { return }
         var policy = ""
         var limit = ""
+        // One allocation each rather than one per doubling.
+        policy.reserveCapacity(48 * states.count)
+        limit.reserveCapacity(40 * states.count)
         for state in states {
             let pieces = Self.pieces(for: state.check)
             if !policy.isEmpty {
