@@ -74,9 +74,10 @@ struct FastLane: Sendable {
         }
     }
 
-    /// How a call ends: an answer to write, or the general path's turn.
+    /// How a call ends: an answer to write (then, for a provider's answer, `account` for it),
+    /// or the general path's turn.
     enum Outcome {
-        case respond(HTTPResponseHead, ByteBuffer)
+        case respond(HTTPResponseHead, ByteBuffer, answered: Bool)
         case handOver(FastLaneHandover)
     }
 
@@ -171,8 +172,9 @@ struct FastLane: Sendable {
         return (call, exchange)
     }
 
-    /// What the first attempt's result comes to. A 2xx answer is settled, recorded, logged and
-    /// returned to write; anything else is the retry loop's next step, on the general path.
+    /// What the first attempt's result comes to. A 2xx answer is returned to write, and then
+    /// `account(_:answer:)` settles, records and logs it (the caller need not wait for that);
+    /// anything else is the retry loop's next step, on the general path.
     func finish(_ call: Call, result: UpstreamExchangeResult) -> Outcome {
         let model = call.deployment.model
         var random = SystemRandomNumberGenerator()
@@ -184,11 +186,8 @@ struct FastLane: Sendable {
             served.add(to: &headers)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
             headers.add(name: "Content-Type", value: answer.headers.first(name: "content-type") ?? "application/json")
-            controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)
-            let row = call.admitted.usage.row
-            call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
-            gateway.usage.record(row)
-            return .respond(respond(call, status: answer.status, headers: headers, bodyLength: answer.body.readableBytes), answer.body)
+            return .respond(responseHead(call, status: answer.status, headers: headers, bodyLength: answer.body.readableBytes), answer.body,
+                            answered: true)
         case .answered(let answer):
             let (failure, callerError) = controller.providerFailure(status: answer.status, headers: answer.headers,
                                                                     body: Array(answer.body.readableBytesView), target: call.target, model: model)
@@ -206,8 +205,20 @@ struct FastLane: Sendable {
             var usage = call.admitted.usage
             controller.recordFailure(&error, admitted: call.admitted, usage: &usage)
             let body = ByteBuffer(string: error.jsonBody)
-            return .respond(respond(call, status: error.status, headers: Self.http1Headers(error.responseHeaders, reserving: 4), bodyLength: body.readableBytes), body)
+            let head = responseHead(call, status: error.status, headers: Self.http1Headers(error.responseHeaders, reserving: 4), bodyLength: body.readableBytes)
+            log(call, status: error.status)
+            return .respond(head, body, answered: false)
         }
+    }
+
+    /// The bookkeeping of a provider's 2xx answer, once it is on its way to the caller: the
+    /// usage it reports, the limits settled with it, the usage row and the log line.
+    func account(_ call: Call, answer: ByteBuffer, status: Int) {
+        controller.recordAnswer(answer, status: status, model: call.deployment.model, usage: &call.admitted.usage)
+        let row = call.admitted.usage.row
+        call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
+        gateway.usage.record(row)
+        log(call, status: status)
     }
 
     /// A handover nobody will take up: the caller left while the first attempt was failing.
@@ -234,17 +245,20 @@ struct FastLane: Sendable {
     }
 
     /// The response head as the general path sends it (the edge middleware's `X-Request-Id`,
-    /// the server's `Date` and `Server`), and the request's log line.
-    private func respond(_ call: Call, status: Int, headers: HTTPHeaders, bodyLength: Int) -> HTTPResponseHead {
-        let requestID = call.admitted.usage.row.requestID
+    /// the server's `Date` and `Server`).
+    private func responseHead(_ call: Call, status: Int, headers: HTTPHeaders, bodyLength: Int) -> HTTPResponseHead {
         var head = headers
         head.add(name: "Content-Length", value: String(bodyLength))
-        head.add(name: "X-Request-Id", value: requestID)
+        head.add(name: "X-Request-Id", value: call.admitted.usage.row.requestID)
         head.add(name: "Date", value: HTTPDate.now)
         head.add(name: "Server", value: serverName)
-        RequestLogLine(requestID: requestID, method: "POST", path: call.path, status: status,
+        return HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: head)
+    }
+
+    /// The request's log line.
+    private func log(_ call: Call, status: Int) {
+        RequestLogLine(requestID: call.admitted.usage.row.requestID, method: "POST", path: call.path, status: status,
                        elapsed: ContinuousClock.now - call.started, fields: call.trace.snapshot)
             .write(to: gateway.logger)
-        return HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: head)
     }
 }

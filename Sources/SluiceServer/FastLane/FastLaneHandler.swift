@@ -163,13 +163,16 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
                               context: ChannelHandlerContext) {
         callInFlight = false
         switch lane.finish(call, result: result) {
-        case .respond(let response, let answer):
+        case .respond(let response, let answer, let answered):
             lane.gateway.metrics.fastLaneAnswered.increment()
             if isActive {
                 context.write(wrapOutboundOut(.head(response)), promise: nil)
                 if answer.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(answer))), promise: nil) }
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
+            // After the answer went out: at one connection, its bookkeeping was a tenth of the
+            // time the caller waited.
+            if answered { lane.account(call, answer: answer, status: Int(response.status.code)) }
         case .handOver(let handover):
             lane.gateway.metrics.fastLaneHandedOver.increment()
             guard isActive else {
