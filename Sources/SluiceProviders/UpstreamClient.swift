@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import SluiceCore
 
 /// Sends OpenAI-compatible requests to providers over a shared connection pool.
@@ -9,8 +10,10 @@ public final class UpstreamClient: Sendable {
     let http: HTTPClient
 
     /// A client with its own connection pool, sized for a gateway's load.
-    public init(eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup) {
+    /// `tls` verifies `https` providers (nil: AsyncHTTPClient's default, the system's trust roots).
+    public init(eventLoopGroup: any EventLoopGroup = HTTPClient.defaultEventLoopGroup, tls: TLSConfiguration? = nil) {
         var configuration = HTTPClient.Configuration()
+        if let tls { configuration.tlsConfiguration = tls }
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         configuration.timeout = .init(connect: .seconds(10), read: nil)
         configuration.decompression = .disabled

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOSSL
 import ServiceLifecycle
 import SluiceCore
 import SluiceProviders
@@ -22,9 +23,13 @@ public struct ServerOptions: Sendable {
     /// Serve the common case on the caller's event loop (`FastLane`); off, every request takes
     /// the general path (the tests compare the two).
     public var fastLane: Bool
+    /// How `https` providers are verified, on both paths; nil: the system's trust roots (the
+    /// tests trust their own certificate authority).
+    public var providerTLS: TLSConfiguration?
 
     public init(providerSecrets: [String: Secret] = [:], adminKey: Secret? = nil, keyRefreshInterval: Duration = .milliseconds(250), clock: WallClock = .system,
-                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }, extraServices: [any Service] = [], fastLane: Bool = true) {
+                onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }, extraServices: [any Service] = [], fastLane: Bool = true,
+                providerTLS: TLSConfiguration? = nil) {
         self.providerSecrets = providerSecrets
         self.adminKey = adminKey
         self.keyRefreshInterval = keyRefreshInterval
@@ -32,6 +37,7 @@ public struct ServerOptions: Sendable {
         self.onServerRunning = onServerRunning
         self.extraServices = extraServices
         self.fastLane = fastLane
+        self.providerTLS = providerTLS
     }
 }
 
@@ -48,11 +54,21 @@ public func buildApplication(config: SluiceConfig, ledger: Ledger, options: Serv
         unsupported.append(ConfigProblem(path: "providers.\(name).kind", message: "anthropic providers are not available in this version; use an OpenAI-compatible endpoint"))
     }
     guard unsupported.isEmpty else { throw ConfigError(problems: unsupported) }
-    let upstream = UpstreamClient()
+    let providerTLS = options.providerTLS ?? .makeClientConfiguration()
+    let upstream = UpstreamClient(tls: providerTLS)
+    let tlsContext: NIOSSLContext?
+    do {
+        tlsContext = try UpstreamConnectionPool.tlsContext(providerTLS)
+    } catch {
+        // The general path still tries (and reports) https providers; the fast lane hands them to it.
+        logger.warning("no TLS for the fast lane's https providers", metadata: ["sluice.error": "\(error)"])
+        tlsContext = nil
+    }
+    let pools = UpstreamConnectionPools(tls: tlsContext)
     let metrics = GatewayMetrics(failureMode: config.storage.onCounterStoreFailure.rawValue)
     let counters = try CounterStoreSetup(config.storage, clock: options.clock, metrics: metrics, logger: logger)
     let gateway = Gateway(config: config, providerSecrets: options.providerSecrets, ledger: ledger, counters: counters.store, upstream: upstream,
-                          metrics: metrics, clock: options.clock, logger: logger)
+                          upstreamPools: pools, metrics: metrics, clock: options.clock, logger: logger)
     let refresher = KeyCacheRefresher(gateway: gateway, ledger: ledger, clock: options.clock, interval: options.keyRefreshInterval, logger: logger)
     // Load every key before the first request so the cache, not the ledger, answers.
     try await refresher.refresh()

@@ -1,11 +1,12 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// A loopback HTTP/1.1 server that answers each request as its script says, counting the
-/// connections it accepts: for what a well-behaved server would not do (go silent, close a
-/// kept-alive connection, answer too much).
+/// A loopback HTTP/1.1 server (plain, or TLS with `TestTLS`'s certificate) that answers each
+/// request as its script says, counting the connections it accepts: for what a well-behaved
+/// server would not do (go silent, close a kept-alive connection, answer too much).
 final class ScriptedHTTPServer: Sendable {
     enum Action: Sendable {
         /// Answer with `body`; `keepAlive: false` adds `Connection: close` and closes after it.
@@ -23,17 +24,20 @@ final class ScriptedHTTPServer: Sendable {
     var port: Int { channel.localAddress!.port! }
     var connections: Int { state.withLock { $0.connections } }
     var closedConnections: Int { state.withLock { $0.closed } }
+    /// Requests read in full (a TLS handshake that failed never gets this far).
+    var requests: Int { state.withLock { $0.requests } }
 
-    static func start(script: @escaping @Sendable (_ request: Int) -> Action) async throws -> ScriptedHTTPServer {
+    static func start(host: String = "127.0.0.1", tls: NIOSSLContext? = nil, script: @escaping @Sendable (_ request: Int) -> Action) async throws -> ScriptedHTTPServer {
         let box = Mutex<ScriptedHTTPServer?>(nil)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
                     let server = box.withLock { $0! }
+                    if let tls { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try child.pipeline.syncOperations.addHandler(Connection(server: server))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: host, port: 0).get()
         let server = ScriptedHTTPServer(channel: channel, script: script)
         box.withLock { $0 = server }
         return server

@@ -1,7 +1,9 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import SluiceProviders
+import SluiceTestSupport
 import Testing
 
 @Suite("Upstream connection pool")
@@ -9,7 +11,7 @@ struct UpstreamConnectionPoolTests {
     let pool = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
 
     func exchange(_ port: Int, timeout: TimeAmount = .seconds(5), maxAnswerBytes: Int = 1 << 20) -> UpstreamExchange {
-        UpstreamExchange(origin: PlainHTTPOrigin(baseURL: "http://127.0.0.1:\(port)/v1")!, target: "/v1/chat/completions",
+        UpstreamExchange(origin: ProviderOrigin(baseURL: "http://127.0.0.1:\(port)/v1")!, target: "/v1/chat/completions",
                          headers: ["Content-Type": "application/json"], body: ByteBuffer(string: "{}"), timeout: timeout,
                          maxAnswerBytes: maxAnswerBytes)
     }
@@ -136,32 +138,117 @@ struct UpstreamConnectionPoolTests {
     }
 }
 
-@Suite("Plain HTTP origins")
-struct PlainHTTPOriginTests {
-    @Test("http base URLs give host, port and Host header; anything else gives none")
+@Suite("Upstream connection pool over TLS")
+struct UpstreamConnectionPoolTLSTests {
+    static func serverTLS() throws -> NIOSSLContext { try NIOSSLContext(configuration: TestTLS.serverConfiguration()) }
+
+    func send(_ pool: UpstreamConnectionPool, host: String, port: Int) async -> UpstreamExchangeResult {
+        let exchange = UpstreamExchange(origin: ProviderOrigin(baseURL: "https://\(host):\(port)/v1")!, target: "/v1/chat/completions",
+                                        headers: ["Content-Type": "application/json"], body: ByteBuffer(string: "{}"), timeout: .seconds(5),
+                                        maxAnswerBytes: 1 << 20)
+        return await withCheckedContinuation { continuation in
+            pool.eventLoop.execute { pool.send(exchange) { continuation.resume(returning: $0) } }
+        }
+    }
+
+    func body(_ result: UpstreamExchangeResult) -> String? {
+        guard case .answered(let answer) = result else { return nil }
+        return String(buffer: answer.body)
+    }
+
+    @Test("https providers are called over verified TLS, by name or by IP address, and the connection is kept")
+    func verifiedAndKept() async throws {
+        let server = try await ScriptedHTTPServer.start(tls: Self.serverTLS()) { request in .answer(status: 200, body: "{\"n\":\(request)}", keepAlive: true) }
+        let pool = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                                          tls: try UpstreamConnectionPool.tlsContext(TestTLS.clientConfiguration()))
+        #expect(body(await send(pool, host: "localhost", port: server.port)) == "{\"n\":1}")
+        #expect(body(await send(pool, host: "localhost", port: server.port)) == "{\"n\":2}")
+        #expect(server.connections == 1)
+        // An IP address is checked against the certificate's addresses (it cannot go in SNI).
+        #expect(body(await send(pool, host: "127.0.0.1", port: server.port)) == "{\"n\":3}")
+        pool.close()
+        try await server.stop()
+    }
+
+    @Test("a certificate the client does not trust fails the exchange, as does an https provider without TLS configured")
+    func untrusted() async throws {
+        let server = try await ScriptedHTTPServer.start(tls: Self.serverTLS()) { _ in .answer(status: 200, body: "{}", keepAlive: true) }
+        // The system's trust roots do not include the tests' authority.
+        let systemTrust = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next(), tls: try UpstreamConnectionPool.tlsContext())
+        guard case .failed(let failure) = await send(systemTrust, host: "localhost", port: server.port) else {
+            Issue.record("an untrusted certificate was accepted")
+            return
+        }
+        #expect("\(failure)".contains("localhost:\(server.port)"))
+        #expect(server.connections == 1, "the connection was made; the certificate was refused: \(failure)")
+        let noTLS = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        guard case .failed(let missing) = await send(noTLS, host: "localhost", port: server.port) else {
+            Issue.record("an https exchange went out without TLS")
+            return
+        }
+        #expect("\(missing)".contains("no TLS configuration"))
+        #expect(server.requests == 0)
+        systemTrust.close()
+        try await server.stop()
+    }
+
+    @Test("a name the certificate does not cover fails the exchange")
+    func wrongName() async throws {
+        // Listening on 127.0.0.2, presenting a certificate for localhost and 127.0.0.1 only.
+        let server = try await ScriptedHTTPServer.start(host: "127.0.0.2", tls: Self.serverTLS()) { _ in .answer(status: 200, body: "{}", keepAlive: true) }
+        let pool = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                                          tls: try UpstreamConnectionPool.tlsContext(TestTLS.clientConfiguration()))
+        guard case .failed(let failure) = await send(pool, host: "127.0.0.2", port: server.port) else {
+            Issue.record("a certificate for another address was accepted")
+            return
+        }
+        #expect(server.connections == 1, "the connection was made; the certificate was refused: \(failure)")
+        #expect(server.requests == 0)
+        pool.close()
+        try await server.stop()
+    }
+}
+
+@Suite("Provider origins")
+struct ProviderOriginTests {
+    @Test("http and https base URLs give host, port, scheme and Host header; anything else gives none")
     func parsing() {
-        let local = PlainHTTPOrigin(baseURL: "http://127.0.0.1:8080/v1")
+        let local = ProviderOrigin(baseURL: "http://127.0.0.1:8080/v1")
         #expect(local?.host == "127.0.0.1")
         #expect(local?.port == 8080)
         #expect(local?.authority == "127.0.0.1:8080")
-        let named = PlainHTTPOrigin(baseURL: "HTTP://vllm.internal/v1")
+        let named = ProviderOrigin(baseURL: "HTTP://vllm.internal/v1")
         #expect(named?.host == "vllm.internal")
         #expect(named?.port == 80)
-        let ipv6 = PlainHTTPOrigin(baseURL: "http://[::1]:9000")
+        let ipv6 = ProviderOrigin(baseURL: "http://[::1]:9000")
         #expect(ipv6?.host == "::1")
         #expect(ipv6?.port == 9000)
-        for url in ["https://api.openai.com/v1", "http://", "http://:80/v1", "http://host:0/v1", "http://host:99999", "http://u:p@host/v1",
-                    "http://host:abc/v1", "ftp://host"] {
-            #expect(PlainHTTPOrigin(baseURL: url) == nil, "\(url)")
+        #expect(ipv6?.serverHostname == nil)
+        #expect(local?.usesTLS == false)
+        #expect(local?.serverHostname == nil)
+        let openAI = ProviderOrigin(baseURL: "https://api.openai.com/v1")
+        #expect(openAI?.host == "api.openai.com")
+        #expect(openAI?.port == 443)
+        #expect(openAI?.usesTLS == true)
+        #expect(openAI?.authority == "api.openai.com")
+        #expect(openAI?.serverHostname == "api.openai.com")
+        #expect(ProviderOrigin(baseURL: "HTTPS://llm.internal:8443")?.authority == "llm.internal:8443")
+        // Four dot-separated numbers up to 255 are an address, not a name (no SNI).
+        #expect(ProviderOrigin(baseURL: "https://10.0.0.7/v1")?.serverHostname == nil)
+        #expect(ProviderOrigin(baseURL: "https://10.0.0.256/v1")?.serverHostname == "10.0.0.256")
+        for url in ["http://", "https://", "http://:80/v1", "http://host:0/v1", "http://host:99999", "http://u:p@host/v1", "https://u@host/v1",
+                    "http://host:abc/v1", "ftp://host", "api.openai.com/v1"] {
+            #expect(ProviderOrigin(baseURL: url) == nil, "\(url)")
         }
     }
 
     @Test("the request target of a URL keeps its path and query")
     func requestTarget() {
-        #expect(PlainHTTPOrigin.requestTarget(of: "http://h:1/v1/chat/completions") == "/v1/chat/completions")
-        #expect(PlainHTTPOrigin.requestTarget(of: "http://h:1/openai/deployments/d/chat/completions?api-version=2024")
+        #expect(ProviderOrigin.requestTarget(of: "http://h:1/v1/chat/completions") == "/v1/chat/completions")
+        #expect(ProviderOrigin.requestTarget(of: "http://h:1/openai/deployments/d/chat/completions?api-version=2024")
             == "/openai/deployments/d/chat/completions?api-version=2024")
-        #expect(PlainHTTPOrigin.requestTarget(of: "http://h:1") == "/")
-        #expect(PlainHTTPOrigin.requestTarget(of: "http://h:1?x=1") == "/?x=1")
+        #expect(ProviderOrigin.requestTarget(of: "http://h:1") == "/")
+        #expect(ProviderOrigin.requestTarget(of: "http://h:1?x=1") == "/?x=1")
+        #expect(ProviderOrigin.requestTarget(of: "https://api.openai.com/v1/embeddings") == "/v1/embeddings")
     }
 }

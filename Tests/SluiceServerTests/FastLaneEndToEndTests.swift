@@ -52,6 +52,48 @@ struct FastLaneEndToEndTests {
         #expect(fastRow.properties == ["team": "search"])
     }
 
+    @Test("an https provider is served on the fast lane too, with the same answer as the general path's")
+    func httpsProvider() async throws {
+        var answers: [(TestResponse, Int)] = []
+        for fastLane in [true, false] {
+            try await withGateway(fastLane: fastLane, httpsProvider: true) { gateway in
+                let key = try await Self.cachedKey(gateway)
+                let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: "hello mock.completion_tokens=5"))
+                let requestID = try #require(response.requestID)
+                let row = try #require(try await gateway.usageRow(requestID))
+                #expect(row.outputTokens == 5)
+                answers.append((response, try await Self.fastLaneCount(gateway, outcome: "answered")))
+            }
+        }
+        let (fast, fastCount) = answers[0]
+        let (general, generalCount) = answers[1]
+        #expect(fast.status == 200)
+        #expect(fastCount == 1)
+        #expect(generalCount == 0)
+        #expect(Self.withoutID(fast.body) == Self.withoutID(general.body))
+        #expect(Self.comparableHeaders(fast) == Self.comparableHeaders(general))
+    }
+
+    @Test("an https provider whose certificate is not trusted fails on both paths alike: handed over, then 502")
+    func untrustedHTTPSProvider() async throws {
+        // The tests' authority is not among the system's trust roots: refused by the fast lane and by AsyncHTTPClient.
+        try await withGateway(httpsProvider: true, trustProvider: false, configure: { config in
+            config.retry.maxAttempts = 2
+            // AsyncHTTPClient tries to connect again until the attempt's deadline.
+            config.retry.attemptTimeoutSeconds = 1
+        }) { gateway in
+            let key = try await Self.cachedKey(gateway)
+            let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: "hello"))
+            #expect(response.status == 502)
+            #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
+            let requestID = try #require(response.requestID)
+            let row = try #require(try await gateway.usageRow(requestID))
+            #expect(row.status == 502)
+            #expect(row.attempts == 2)
+            #expect(response.body.contains("certificate") || response.body.contains("handshake") || response.body.contains("TLS"), "\(response.body)")
+        }
+    }
+
     @Test("a first attempt that fails is retried by the general path under the same request id, counted once")
     func handoverRetries() async throws {
         try await withGateway { gateway in

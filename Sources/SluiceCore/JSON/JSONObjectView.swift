@@ -86,7 +86,7 @@ public struct JSONObjectView: Sendable {
     /// Whether `member`'s key is `key`, code point for code point (as JSON parsers compare
     /// keys, with no Unicode normalization).
     public func hasKey(_ member: Member, _ key: String) -> Bool {
-        if member.keyHasEscapes { return Array(self.key(of: member).utf8) == Array(key.utf8) }
+        if member.keyHasEscapes { return self.key(of: member).utf8.elementsEqual(key.utf8) }
         let range = member.keyRange
         guard range.count == key.utf8.count else { return false }
         var index = range.lowerBound

@@ -1,7 +1,7 @@
 import NIOCore
 import NIOHTTP1
 
-/// One keep-alive HTTP/1.1 connection to a plain-HTTP provider, carrying one exchange at a time.
+/// One keep-alive HTTP/1.1 connection to a provider (plain or TLS), carrying one exchange at a time.
 /// Lives on its channel's event loop and is only touched there (hence `@unchecked Sendable`).
 final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
@@ -20,7 +20,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         var body: ByteBuffer?
     }
 
-    let origin: PlainHTTPOrigin
+    let origin: ProviderOrigin
     private(set) var channel: (any Channel)?
     private var pending: Pending?
     /// When the connection last became idle (nil while it carries an exchange). The pool's sweep
@@ -30,7 +30,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Told when the connection can take another exchange (`true`) or is gone (`false`).
     private let onAvailability: (UpstreamConnection, Bool) -> Void
 
-    init(origin: PlainHTTPOrigin, onAvailability: @escaping (UpstreamConnection, Bool) -> Void) {
+    init(origin: ProviderOrigin, onAvailability: @escaping (UpstreamConnection, Bool) -> Void) {
         self.origin = origin
         self.onAvailability = onAvailability
     }

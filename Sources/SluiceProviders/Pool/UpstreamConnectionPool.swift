@@ -1,25 +1,34 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
-/// Keep-alive HTTP/1.1 connections to plain-HTTP providers, owned by one event loop.
+/// Keep-alive HTTP/1.1 connections to providers (plain or TLS), owned by one event loop.
 ///
 /// The gateway's fast lane runs on the event loop of the caller's connection; calling a provider
 /// over a connection of that same loop keeps the whole request on one thread with no task, no
 /// hop and no lock (AsyncHTTPClient, the general path, costs about a third of a proxied
 /// request's CPU time: docs/benchmarks.md). Idle connections are reused most recent first and
-/// closed after `idleTimeout` (checked by the same 100 ms sweep as the exchanges' deadlines). A request that fails on a reused connection before the provider
-/// sent anything (it closed the idle connection as the request went out) is sent once more on a
-/// new connection, as nginx does with its cached upstream connections.
+/// closed after `idleTimeout` (found by the same 100 ms sweep as the exchanges' deadlines). A
+/// request that fails on a reused connection before the provider sent anything (it closed the
+/// idle connection as the request went out) is sent once more on a new connection, as nginx
+/// does with its cached upstream connections. `https` providers are reached over TLS
+/// (swift-nio-ssl, verified against the host name) when the pool has a TLS context.
 public final class UpstreamConnectionPool: @unchecked Sendable {
     public let eventLoop: any EventLoop
     let idleTimeout: TimeAmount
     let maxIdlePerOrigin: Int
+    /// For `https` origins; without it they fail to connect.
+    let tls: NIOSSLContext?
     /// Idle connections per origin, most recently used last. A class per origin, so taking and
     /// giving back a connection mutates it in place (through the dictionary's optional, the
     /// array was copied on every exchange).
-    private var idle: [PlainHTTPOrigin: IdleConnections] = [:]
+    private var idle: [ProviderOrigin: IdleConnections] = [:]
+
+    private final class IdleConnections {
+        var connections: [UpstreamConnection] = []
+    }
     /// Every open connection, idle or busy, for the deadline sweep.
     private var open: [UpstreamConnection] = []
     private var sweep: RepeatedTask?
@@ -28,10 +37,19 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     /// `idleTimeout`: either fires up to this late.
     static let sweepInterval = TimeAmount.milliseconds(100)
 
-    public init(eventLoop: any EventLoop, idleTimeout: TimeAmount = .seconds(60), maxIdlePerOrigin: Int = 256) {
+    public init(eventLoop: any EventLoop, idleTimeout: TimeAmount = .seconds(60), maxIdlePerOrigin: Int = 256, tls: NIOSSLContext? = nil) {
         self.eventLoop = eventLoop
         self.idleTimeout = idleTimeout
         self.maxIdlePerOrigin = maxIdlePerOrigin
+        self.tls = tls
+    }
+
+    /// The TLS context for `https` providers: `configuration` (the system's trust roots by
+    /// default) speaking HTTP/1.1 only, since the pool does not speak HTTP/2.
+    public static func tlsContext(_ configuration: TLSConfiguration = .makeClientConfiguration()) throws -> NIOSSLContext {
+        var configuration = configuration
+        configuration.applicationProtocols = ["http/1.1"]
+        return try NIOSSLContext(configuration: configuration)
     }
 
     /// Sends `exchange` and calls `completion` on this pool's event loop with the whole answer.
@@ -71,7 +89,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
         }
     }
 
-    private func takeIdle(_ origin: PlainHTTPOrigin) -> UpstreamConnection? {
+    private func takeIdle(_ origin: ProviderOrigin) -> UpstreamConnection? {
         guard let list = idle[origin] else { return nil }
         while let connection = list.connections.popLast() {
             if connection.isUsable { return connection }
@@ -84,12 +102,21 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
             available ? keep(connection) : forget(connection)
         }
         let origin = exchange.origin
+        guard !origin.usesTLS || tls != nil else {
+            completion(.failed(.connection("\(origin.authority): no TLS configuration for https providers")))
+            return
+        }
         let connectTimeout = min(deadline - .now(), .seconds(10))
+        let tls = tls
         ClientBootstrap(group: eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(max(connectTimeout, .milliseconds(1)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if origin.usesTLS, let tls {
+                        // Verified against the host name (SNI and the certificate), as AsyncHTTPClient does.
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: origin.serverHostname))
+                    }
                     // Headers come from the configuration, checked at start; not validated again per request.
                     try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(connection)
@@ -141,25 +168,22 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     }
 }
 
-/// The idle connections to one origin (see `UpstreamConnectionPool.idle`).
-final class IdleConnections {
-    var connections: [UpstreamConnection] = []
-}
-
 /// One `UpstreamConnectionPool` per event loop of a group, made when a loop first asks.
 public final class UpstreamConnectionPools: Sendable {
     private let pools = Mutex<[ObjectIdentifier: UpstreamConnectionPool]>([:])
     private let idleTimeout: TimeAmount
+    private let tls: NIOSSLContext?
 
-    public init(idleTimeout: TimeAmount = .seconds(60)) {
+    public init(idleTimeout: TimeAmount = .seconds(60), tls: NIOSSLContext? = nil) {
         self.idleTimeout = idleTimeout
+        self.tls = tls
     }
 
     /// The pool of `eventLoop`; look it up once per caller connection, not per request.
     public func pool(for eventLoop: any EventLoop) -> UpstreamConnectionPool {
         pools.withLock { pools in
             if let pool = pools[ObjectIdentifier(eventLoop)] { return pool }
-            let pool = UpstreamConnectionPool(eventLoop: eventLoop, idleTimeout: idleTimeout)
+            let pool = UpstreamConnectionPool(eventLoop: eventLoop, idleTimeout: idleTimeout, tls: tls)
             pools[ObjectIdentifier(eventLoop)] = pool
             return pool
         }

@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// One request for `UpstreamConnectionPool`: everything but the connection.
 public struct UpstreamExchange: Sendable {
-    public let origin: PlainHTTPOrigin
+    public let origin: ProviderOrigin
     /// Path and query, e.g. `/v1/chat/completions`.
     public let target: String
     /// The request's headers, with the `Host` and `Content-Length` the initializer adds: built
@@ -17,7 +17,7 @@ public struct UpstreamExchange: Sendable {
 
     /// `headers` are the request's own; given uniquely (`consume`) with room for two more
     /// (`reserveCapacity`), they are completed in place.
-    public init(origin: PlainHTTPOrigin, target: String, headers: consuming HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
+    public init(origin: ProviderOrigin, target: String, headers: consuming HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
                 maxAnswerBytes: Int) {
         headers.add(name: "Host", value: origin.authority)
         headers.add(name: "Content-Length", value: String(body.readableBytes))

@@ -20,12 +20,6 @@ struct HeliconeHeaders: Equatable {
         let value: String
     }
 
-    init(userID: String? = nil, policies: [String] = [], properties: [Property] = []) {
-        self.userID = userID
-        self.policies = policies
-        self.properties = properties
-    }
-
     init(_ fields: HTTPFields) {
         for field in fields {
             add(name: field.name.rawName, value: field.value)

@@ -14,7 +14,7 @@ import SluiceProviders
 /// → `respond` (plain) or `relayStream` (SSE) → limits settled and usage recorded.
 ///
 /// This is the general path. The common call (cached key, not streamed, memory counters, a
-/// plain-HTTP provider) is served by `FastLane` on the caller's event loop with these same
+/// provider over HTTP/1.1) is served by `FastLane` on the caller's event loop with these same
 /// functions; a request it admitted and whose first attempt failed comes back here through
 /// `resume` (docs/fast-lane.md).
 struct ProxyController {

@@ -7,8 +7,8 @@ import SluiceStore
 
 /// The common case of a proxied call, served on the caller's event loop: no task, no thread hop,
 /// no AsyncHTTPClient. A non-streamed request with a cached key, counters in this process's
-/// memory, a credit book that can answer from memory, and a first deployment on a plain-HTTP
-/// provider is decided here with the general path's own functions (`ProxyController`), sent
+/// memory, a credit book that can answer from memory, and a first deployment on an `http` or
+/// `https` provider is decided here with the general path's own functions (`ProxyController`), sent
 /// over `UpstreamConnectionPool`, and answered exactly as the general path would answer it.
 ///
 /// Anything else goes to the general path untouched, before anything is counted: a request that
@@ -18,19 +18,19 @@ import SluiceStore
 struct FastLane: Sendable {
     let controller: ProxyController
     let counters: MemoryCounterStore
-    /// Plain-HTTP providers by name; the others are called by the general path only.
+    /// Providers by name (every `http` and `https` one).
     let routes: [String: Route]
     let serverName: String
 
-    /// Nil when the fast lane can serve nothing on this gateway (Redis counters, or no
-    /// plain-HTTP provider).
+    /// Nil when the fast lane can serve nothing on this gateway (Redis counters, or no provider
+    /// it can reach).
     init?(gateway: Gateway, serverName: String) {
         guard let counters = gateway.counters as? MemoryCounterStore else { return nil }
         var routes: [String: Route] = [:]
         for (name, provider) in gateway.config.providers {
-            guard let origin = PlainHTTPOrigin(baseURL: provider.baseURL) else { continue }
+            guard let origin = ProviderOrigin(baseURL: provider.baseURL) else { continue }
             let target = UpstreamTarget(providerName: name, provider: provider, apiKey: gateway.providerSecrets[name], model: "")
-            let paths = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map { ($0, PlainHTTPOrigin.requestTarget(of: target.url(for: $0.rawValue))) })
+            let paths = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map { ($0, ProviderOrigin.requestTarget(of: target.url(for: $0.rawValue))) })
             routes[name] = Route(origin: origin, paths: paths, headers: target.baseRequestHeaders)
         }
         guard !routes.isEmpty else { return nil }
@@ -42,10 +42,10 @@ struct FastLane: Sendable {
 
     var gateway: Gateway { controller.gateway }
 
-    /// How the fast lane calls one plain-HTTP provider, worked out once: where, the request
+    /// How the fast lane calls one provider, worked out once: where, the request
     /// target of each endpoint, and the headers every call carries.
     struct Route: Sendable {
-        let origin: PlainHTTPOrigin
+        let origin: ProviderOrigin
         let paths: [ProxyEndpoint: String]
         let headers: HTTPHeaders
     }
@@ -172,9 +172,10 @@ struct FastLane: Sendable {
         return (call, exchange)
     }
 
-    /// What the first attempt's result comes to. A 2xx answer is returned to write, and then
-    /// `account(_:answer:)` settles, records and logs it (the caller need not wait for that);
-    /// anything else is the retry loop's next step, on the general path.
+    /// What the first attempt's result comes to. A 2xx answer is settled (its usage read, the
+    /// limits and credits settled to it, as the general path does before answering) and returned
+    /// to write, then `account(_:status:)` records and logs it; anything else is the retry
+    /// loop's next step, on the general path.
     func finish(_ call: Call, result: UpstreamExchangeResult) -> Outcome {
         let model = call.deployment.model
         var random = SystemRandomNumberGenerator()
@@ -186,6 +187,11 @@ struct FastLane: Sendable {
             served.add(to: &headers)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
             headers.add(name: "Content-Type", value: answer.headers.first(name: "content-type") ?? "application/json")
+            // Settled before the answer goes out: a caller holding its answer finds its
+            // concurrency slot free and its tokens counted, on any connection.
+            controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)
+            let row = call.admitted.usage.row
+            call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
             return .respond(responseHead(call, status: answer.status, headers: headers, bodyLength: answer.body.readableBytes), answer.body,
                             answered: true)
         case .answered(let answer):
@@ -211,13 +217,10 @@ struct FastLane: Sendable {
         }
     }
 
-    /// The bookkeeping of a provider's 2xx answer, once it is on its way to the caller: the
-    /// usage it reports, the limits settled with it, the usage row and the log line.
-    func account(_ call: Call, answer: ByteBuffer, status: Int) {
-        controller.recordAnswer(answer, status: status, model: call.deployment.model, usage: &call.admitted.usage)
-        let row = call.admitted.usage.row
-        call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
-        gateway.usage.record(row)
+    /// What is left of a provider's 2xx answer once it is on its way to the caller: its usage
+    /// row queued for the ledger and its log line.
+    func account(_ call: Call, status: Int) {
+        gateway.usage.record(call.admitted.usage.row)
         log(call, status: status)
     }
 

@@ -22,8 +22,8 @@ public final class Gateway: Sendable {
     /// Consecutive failures and cooldowns per deployment, shared by every request.
     let cooldowns: Mutex<CooldownBook>
     let retryPolicy: RetryPolicy
-    /// Keep-alive connections to plain-HTTP providers, one pool per event loop (the fast lane).
-    let upstreamPools = UpstreamConnectionPools()
+    /// Keep-alive connections to providers, one pool per event loop (the fast lane).
+    let upstreamPools: UpstreamConnectionPools
     /// Requests the fast lane admitted and hands to the general path after a failed attempt.
     let handovers = FastLaneHandovers()
     /// Callers' `Helicone-RateLimit-Policy` values, parsed once.
@@ -32,8 +32,9 @@ public final class Gateway: Sendable {
     let logger: Logger
 
     init(config: SluiceConfig, providerSecrets: [String: Secret], ledger: Ledger, counters: any CounterStore, upstream: UpstreamClient,
-         metrics: GatewayMetrics, clock: WallClock, logger: Logger) {
+         upstreamPools: UpstreamConnectionPools, metrics: GatewayMetrics, clock: WallClock, logger: Logger) {
         self.counters = counters
+        self.upstreamPools = upstreamPools
         self.metrics = metrics
         self.config = config
         self.providerSecrets = providerSecrets

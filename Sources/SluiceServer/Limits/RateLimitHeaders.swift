@@ -135,5 +135,4 @@ extension HTTPField.Name {
     static let heliconeLimit = Self("Helicone-RateLimit-Limit")!
     static let heliconeRemaining = Self("Helicone-RateLimit-Remaining")!
     static let heliconePolicy = Self("Helicone-RateLimit-Policy")!
-    static let heliconeUserID = Self("Helicone-User-Id")!
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,6 +10,7 @@ import SluiceCore
 import SluiceMockUpstream
 import SluiceServer
 import SluiceStore
+import SluiceTestSupport
 
 /// The real gateway and the mock provider, each listening on a real loopback port, with a
 /// SQLite ledger in a temporary folder. Tests talk to it over HTTP like any client.
@@ -29,11 +31,22 @@ final class TestGateway: Sendable {
     static let adminKey = "test-admin-key"
 
     /// Starts everything; `configure` adjusts the configuration (built on the demo's) first.
-    static func start(fastLane: Bool = true, configure: (inout SluiceConfig) -> Void = { _ in }) async throws -> TestGateway {
+    /// With `httpsProvider` the mock provider serves TLS (`TestTLS`'s certificate), the `mock`
+    /// provider's `base_url` is `https://localhost:…/v1`, and the gateway trusts the tests'
+    /// authority unless `trustProvider` is false (then only the system's trust roots).
+    static func start(fastLane: Bool = true, httpsProvider: Bool = false, trustProvider: Bool = true,
+                      configure: (inout SluiceConfig) -> Void = { _ in }) async throws -> TestGateway {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let (mockPorts, mockContinuation) = AsyncStream.makeStream(of: Int.self)
-        let mock = MockUpstream.makeApplication(options: .init(), host: "127.0.0.1", port: 0, logger: logger) { mockContinuation.yield($0) }
+        let mock: any Service
+        if httpsProvider {
+            mock = Application(router: MockUpstream.makeRouter(options: .init()), server: try .tls(.http1(), tlsConfiguration: TestTLS.serverConfiguration()),
+                               configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                               onServerRunning: { mockContinuation.yield($0.localAddress?.port ?? 0) }, logger: logger)
+        } else {
+            mock = MockUpstream.makeApplication(options: .init(), host: "127.0.0.1", port: 0, logger: logger) { mockContinuation.yield($0) }
+        }
         let mockGroup = ServiceGroup(configuration: .init(services: [mock], logger: logger))
         let mockTask = Task { try await mockGroup.run() }
         var mockIterator = mockPorts.makeAsyncIterator()
@@ -50,12 +63,13 @@ final class TestGateway: Sendable {
         config.retry.maxDelayMs = 200
         // A preset with no limits, for tests about something else.
         config.presets["open"] = PresetConfig()
+        if httpsProvider { config.providers["mock"]?.baseURL = "https://localhost:\(mockPort)/v1" }
         configure(&config)
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
 
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let options = ServerOptions(adminKey: Secret(TestGateway.adminKey), keyRefreshInterval: .milliseconds(100), onServerRunning: { continuation.yield($0) },
-                                    fastLane: fastLane)
+                                    fastLane: fastLane, providerTLS: httpsProvider && trustProvider ? try TestTLS.clientConfiguration() : nil)
         let (app, gateway) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
         let serverGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let serverTask = Task { try await serverGroup.run() }
@@ -159,8 +173,9 @@ struct TestResponse {
 }
 
 /// Runs `body` against a fresh gateway and always stops it.
-func withGateway(fastLane: Bool = true, configure: (inout SluiceConfig) -> Void = { _ in }, _ body: (TestGateway) async throws -> Void) async throws {
-    let gateway = try await TestGateway.start(fastLane: fastLane, configure: configure)
+func withGateway(fastLane: Bool = true, httpsProvider: Bool = false, trustProvider: Bool = true, configure: (inout SluiceConfig) -> Void = { _ in },
+                 _ body: (TestGateway) async throws -> Void) async throws {
+    let gateway = try await TestGateway.start(fastLane: fastLane, httpsProvider: httpsProvider, trustProvider: trustProvider, configure: configure)
     do {
         try await body(gateway)
     } catch {
