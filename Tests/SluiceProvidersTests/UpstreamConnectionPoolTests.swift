@@ -192,6 +192,18 @@ struct UpstreamConnectionPoolTLSTests {
         try await server.stop()
     }
 
+    @Test("pools without a TLS context cannot reach https providers, and say so before trying")
+    func reach() throws {
+        let plain = ProviderOrigin(baseURL: "http://127.0.0.1:8080/v1")!
+        let secure = ProviderOrigin(baseURL: "https://api.openai.com/v1")!
+        let withoutTLS = UpstreamConnectionPools()
+        #expect(withoutTLS.canReach(plain))
+        #expect(!withoutTLS.canReach(secure))
+        let withTLS = UpstreamConnectionPools(tls: try UpstreamConnectionPool.tlsContext())
+        #expect(withTLS.canReach(plain))
+        #expect(withTLS.canReach(secure))
+    }
+
     @Test("a name the certificate does not cover fails the exchange")
     func wrongName() async throws {
         // Listening on 127.0.0.2, presenting a certificate for localhost and 127.0.0.1 only.

@@ -179,6 +179,11 @@ public final class UpstreamConnectionPools: Sendable {
         self.tls = tls
     }
 
+    /// Whether the pools can connect to `origin` (an `https` one needs the TLS context).
+    public func canReach(_ origin: ProviderOrigin) -> Bool {
+        !origin.usesTLS || tls != nil
+    }
+
     /// The pool of `eventLoop`; look it up once per caller connection, not per request.
     public func pool(for eventLoop: any EventLoop) -> UpstreamConnectionPool {
         pools.withLock { pools in

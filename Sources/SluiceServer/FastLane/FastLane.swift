@@ -18,7 +18,7 @@ import SluiceStore
 struct FastLane: Sendable {
     let controller: ProxyController
     let counters: MemoryCounterStore
-    /// Providers by name (every `http` and `https` one).
+    /// Providers by name: every `http` one, and every `https` one when the pools have TLS.
     let routes: [String: Route]
     let serverName: String
 
@@ -28,7 +28,8 @@ struct FastLane: Sendable {
         guard let counters = gateway.counters as? MemoryCounterStore else { return nil }
         var routes: [String: Route] = [:]
         for (name, provider) in gateway.config.providers {
-            guard let origin = ProviderOrigin(baseURL: provider.baseURL) else { continue }
+            // Without a TLS context (it failed to load at start) https providers are the general path's.
+            guard let origin = ProviderOrigin(baseURL: provider.baseURL), gateway.upstreamPools.canReach(origin) else { continue }
             let target = UpstreamTarget(providerName: name, provider: provider, apiKey: gateway.providerSecrets[name], model: "")
             let paths = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map { ($0, ProviderOrigin.requestTarget(of: target.url(for: $0.rawValue))) })
             routes[name] = Route(origin: origin, paths: paths, headers: target.baseRequestHeaders)
