@@ -38,7 +38,7 @@ public final class UpstreamClient: Sendable {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw error == .connectTimeout ? .connection("connecting to \(target.providerName) timed out") : .timeout
         } catch {
-            throw .connection("\(target.providerName): \(String(describing: error))")
+            throw .connection("\(target.providerName): \(UpstreamFailure.reason(error))")
         }
     }
 

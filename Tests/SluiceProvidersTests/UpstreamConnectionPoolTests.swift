@@ -180,6 +180,7 @@ struct UpstreamConnectionPoolTLSTests {
             return
         }
         #expect("\(failure)".contains("localhost:\(server.port)"))
+        #expect("\(failure)".contains("TLS handshake failed: CERTIFICATE_VERIFY_FAILED"), "\(failure)")
         #expect(server.connections == 1, "the connection was made; the certificate was refused: \(failure)")
         let noTLS = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         guard case .failed(let missing) = await send(noTLS, host: "localhost", port: server.port) else {

@@ -108,7 +108,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let pending {
-            finish(.failed(.connection("\(origin.authority): \(error)")), stale: pending.reused && pending.head == nil)
+            finish(.failed(.connection("\(origin.authority): \(UpstreamFailure.reason(error))")), stale: pending.reused && pending.head == nil)
         }
         context.close(promise: nil)
     }

@@ -133,7 +133,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
                 case .failure(let error as ChannelError) where error == .connectTimeout(connectTimeout):
                     completion(.failed(.connection("connecting to \(origin.authority) timed out")))
                 case .failure(let error):
-                    completion(.failed(.connection("connecting to \(origin.authority): \(error)")))
+                    completion(.failed(.connection("connecting to \(origin.authority): \(UpstreamFailure.reason(error))")))
                 }
             }
     }
