@@ -15,6 +15,10 @@ public final class UpstreamClient: Sendable {
         var configuration = HTTPClient.Configuration()
         if let tls { configuration.tlsConfiguration = tls }
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        // A connection that cannot be made fails the attempt at once: the gateway's retry loop
+        // (backoff, cooldowns, fallbacks) decides what next. AsyncHTTPClient's own retrying would
+        // hold every attempt at a refusing or untrusted provider until the attempt's deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout = .init(connect: .seconds(10), read: nil)
         configuration.decompression = .disabled
         // Redirects would replay a POST somewhere the operator did not configure.

@@ -130,6 +130,27 @@ struct ErrorEndToEndTests {
         }
     }
 
+    @Test("a provider that refuses connections fails each attempt at once, not at the attempt timeout", arguments: [true, false])
+    func refusedFailsFast(fastLane: Bool) async throws {
+        try await withGateway(fastLane: fastLane, configure: { config in
+            config.retry.attemptTimeoutSeconds = 5
+            config.retry.maxAttempts = 3
+            config.providers["dead"] = ProviderConfig(baseURL: "http://127.0.0.1:1/v1")
+            config.models["dead-model"] = ModelConfig(deployments: [Deployment(provider: "dead", model: "x")], price: Price(inputPerToken: 1, outputPerToken: 1))
+            config.modelNames.append("dead-model")
+        }) { gateway in
+            let (key, _) = try await gateway.makeKey()
+            let started = ContinuousClock.now
+            let dead = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "dead-model"))
+            #expect(dead.status == 502 && dead.errorCode == "upstream_error")
+            // Three attempts with backoff (at most 200 ms each here), far from one 5 s timeout.
+            #expect(ContinuousClock.now - started < .seconds(3))
+            let requestID = try #require(dead.requestID)
+            let row = try #require(try await gateway.usageRow(requestID))
+            #expect(row.attempts == 3)
+        }
+    }
+
     @Test("unknown paths are 404 in the OpenAI shape with a request id")
     func unknownRoute() async throws {
         try await withGateway { gateway in
