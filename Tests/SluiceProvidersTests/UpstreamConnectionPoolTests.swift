@@ -6,6 +6,12 @@ import SluiceProviders
 import SluiceTestSupport
 import Testing
 
+/// The body of an answered exchange; nil for any other result.
+func body(_ result: UpstreamExchangeResult) -> String? {
+    guard case .answered(let answer) = result else { return nil }
+    return String(buffer: answer.body)
+}
+
 @Suite("Upstream connection pool")
 struct UpstreamConnectionPoolTests {
     let pool = UpstreamConnectionPool(eventLoop: MultiThreadedEventLoopGroup.singleton.next())
@@ -26,11 +32,6 @@ struct UpstreamConnectionPoolTests {
 
     func idleCount() async throws -> Int {
         try await pool.eventLoop.submit { pool.idleCount }.get()
-    }
-
-    func body(_ result: UpstreamExchangeResult) -> String? {
-        guard case .answered(let answer) = result else { return nil }
-        return String(buffer: answer.body)
     }
 
     @Test("sequential calls share one kept-alive connection")
@@ -149,11 +150,6 @@ struct UpstreamConnectionPoolTLSTests {
         return await withCheckedContinuation { continuation in
             pool.eventLoop.execute { pool.send(exchange) { continuation.resume(returning: $0) } }
         }
-    }
-
-    func body(_ result: UpstreamExchangeResult) -> String? {
-        guard case .answered(let answer) = result else { return nil }
-        return String(buffer: answer.body)
     }
 
     @Test("https providers are called over verified TLS, by name or by IP address, and the connection is kept")

@@ -118,9 +118,7 @@ struct ErrorEndToEndTests {
     func unreachableAndTimeout() async throws {
         try await withGateway(configure: { config in
             config.retry.attemptTimeoutSeconds = 1
-            config.providers["dead"] = ProviderConfig(baseURL: "http://127.0.0.1:1/v1")
-            config.models["dead-model"] = ModelConfig(deployments: [Deployment(provider: "dead", model: "x")], price: Price(inputPerToken: 1, outputPerToken: 1))
-            config.modelNames.append("dead-model")
+            Self.addRefusingProvider(&config)
         }) { gateway in
             let (key, _) = try await gateway.makeKey()
             let dead = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "dead-model"))
@@ -135,11 +133,10 @@ struct ErrorEndToEndTests {
         try await withGateway(fastLane: fastLane, configure: { config in
             config.retry.attemptTimeoutSeconds = 5
             config.retry.maxAttempts = 3
-            config.providers["dead"] = ProviderConfig(baseURL: "http://127.0.0.1:1/v1")
-            config.models["dead-model"] = ModelConfig(deployments: [Deployment(provider: "dead", model: "x")], price: Price(inputPerToken: 1, outputPerToken: 1))
-            config.modelNames.append("dead-model")
+            Self.addRefusingProvider(&config)
         }) { gateway in
-            let (key, _) = try await gateway.makeKey()
+            // A cached key, so that with the fast lane on its first attempt is the fast lane's.
+            let key = try await FastLaneEndToEndTests.cachedKey(gateway)
             let started = ContinuousClock.now
             let dead = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "dead-model"))
             #expect(dead.status == 502 && dead.errorCode == "upstream_error")
@@ -149,6 +146,13 @@ struct ErrorEndToEndTests {
             let row = try #require(try await gateway.usageRow(requestID))
             #expect(row.attempts == 3)
         }
+    }
+
+    /// `dead-model`, served only by a provider on a port nothing listens on.
+    static func addRefusingProvider(_ config: inout SluiceConfig) {
+        config.providers["dead"] = ProviderConfig(baseURL: "http://127.0.0.1:1/v1")
+        config.models["dead-model"] = ModelConfig(deployments: [Deployment(provider: "dead", model: "x")], price: Price(inputPerToken: 1, outputPerToken: 1))
+        config.modelNames.append("dead-model")
     }
 
     @Test("unknown paths are 404 in the OpenAI shape with a request id")
