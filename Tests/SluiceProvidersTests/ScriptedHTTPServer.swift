@@ -13,6 +13,8 @@ final class ScriptedHTTPServer: Sendable {
         case answer(status: Int, body: String, keepAlive: Bool)
         /// Answer, then close the connection `afterMs` later (an idle timeout on the server side).
         case answerThenCloseIdle(body: String, afterMs: Int64)
+        /// Write `text` as it is (any framing, or none), then close the connection if `close`.
+        case raw(String, close: Bool)
         /// Never answer.
         case silent
     }
@@ -50,7 +52,19 @@ final class ScriptedHTTPServer: Sendable {
 
     func stop() async throws { try await channel.close() }
 
-    fileprivate func opened() { state.withLock { $0.connections += 1 } }
+    private let children = Mutex<[any Channel]>([])
+
+    /// Writes `text` on every connection still open, unasked.
+    func sendToAll(_ text: String) async throws {
+        for child in children.withLock({ $0 }) where child.isActive {
+            try await child.writeAndFlush(ByteBuffer(string: text))
+        }
+    }
+
+    fileprivate func opened(_ channel: any Channel) {
+        children.withLock { $0.append(channel) }
+        state.withLock { $0.connections += 1 }
+    }
     fileprivate func closed() { state.withLock { $0.closed += 1 } }
     fileprivate func nextRequest() -> Int { state.withLock { $0.requests += 1; return $0.requests } }
 
@@ -63,7 +77,7 @@ final class ScriptedHTTPServer: Sendable {
         init(server: ScriptedHTTPServer) { self.server = server }
 
         func channelActive(context: ChannelHandlerContext) {
-            server.opened()
+            server.opened(context.channel)
             context.fireChannelActive()
         }
 
@@ -100,6 +114,9 @@ final class ScriptedHTTPServer: Sendable {
                 write(status: 200, body: body, close: false)
                 let channel = context.channel
                 context.eventLoop.scheduleTask(in: .milliseconds(afterMs)) { channel.close(promise: nil) }
+            case .raw(let text, let close):
+                context.writeAndFlush(NIOAny(ByteBuffer(string: text)), promise: nil)
+                if close { context.close(promise: nil) }
             case .silent:
                 break
             }

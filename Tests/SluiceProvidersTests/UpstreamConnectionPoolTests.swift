@@ -137,6 +137,46 @@ struct UpstreamConnectionPoolTests {
         #expect(try await idleCount() == 0)
         try await server.stop()
     }
+
+    @Test("chunked answers keep the connection; answers framed by its end, and malformed ones, close it")
+    func framings() async throws {
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4\r\n\":1}\r\n0\r\n\r\n"
+        let server = try await ScriptedHTTPServer.start { request in
+            switch request {
+            case 1, 2: .raw(chunked, close: false)
+            case 3: .raw("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"until\":\"close\"}", close: true)
+            default: .raw("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nBroken header\r\n\r\n{}", close: false)
+            }
+        }
+        #expect(body(await send(exchange(server.port))) == "{\"a\":1}")
+        #expect(body(await send(exchange(server.port))) == "{\"a\":1}")
+        #expect(server.connections == 1)
+        #expect(body(await send(exchange(server.port))) == "{\"until\":\"close\"}")
+        #expect(try await idleCount() == 0)
+        guard case .failed(.connection(let detail)) = await send(exchange(server.port)) else {
+            Issue.record("expected a malformed answer to fail the exchange")
+            return
+        }
+        #expect(detail == "127.0.0.1:\(server.port) sent a malformed answer: a header line without a colon")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.closedConnections == 2)
+        #expect(try await idleCount() == 0)
+        try await server.stop()
+    }
+
+    @Test("an idle connection that receives bytes nobody asked for is closed, not used again")
+    func unsolicitedBytes() async throws {
+        let answer = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+        let server = try await ScriptedHTTPServer.start { _ in .raw(answer, close: false) }
+        #expect(body(await send(exchange(server.port))) == "{}")
+        #expect(try await idleCount() == 1)
+        try await server.sendToAll("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.closedConnections == 1)
+        #expect(body(await send(exchange(server.port))) == "{}")
+        #expect(server.connections == 2)
+        try await server.stop()
+    }
 }
 
 @Suite("Upstream connection pool over TLS")

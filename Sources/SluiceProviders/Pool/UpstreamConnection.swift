@@ -2,10 +2,11 @@ import NIOCore
 import NIOHTTP1
 
 /// One keep-alive HTTP/1.1 connection to a provider (plain or TLS), carrying one exchange at a time.
-/// Lives on its channel's event loop and is only touched there (hence `@unchecked Sendable`).
+/// Speaks HTTP/1.1 itself: writes the request's bytes and reads the answer with
+/// `ProviderAnswerParser`, with no codec in the pipeline. Lives on its channel's event loop and
+/// is only touched there (hence `@unchecked Sendable`).
 final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias InboundIn = ByteBuffer
 
     /// What one finished exchange reports: the result, and whether it failed before the provider
     /// sent anything on a connection that had been idle (then a new connection may try again).
@@ -13,11 +14,9 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     private struct Pending {
         let completion: Completion
-        let maxAnswerBytes: Int
         let reused: Bool
         let deadline: NIODeadline
-        var head: HTTPResponseHead?
-        var body: ByteBuffer?
+        var answer: ProviderAnswerParser
     }
 
     let origin: ProviderOrigin
@@ -46,11 +45,28 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         idleSince = nil
-        pending = Pending(completion: completion, maxAnswerBytes: exchange.maxAnswerBytes, reused: reused, deadline: deadline)
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: exchange.target, headers: exchange.headers)
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        channel.write(HTTPClientRequestPart.body(.byteBuffer(exchange.body)), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        pending = Pending(completion: completion, reused: reused, deadline: deadline, answer: ProviderAnswerParser(maxAnswerBytes: exchange.maxAnswerBytes))
+        channel.write(Self.requestHead(exchange, allocator: channel.allocator), promise: nil)
+        channel.writeAndFlush(exchange.body, promise: nil)
+    }
+
+    /// The request line and header section of `exchange`. Its headers come from the
+    /// configuration (checked at start) and the gateway, so they are written as they are.
+    static func requestHead(_ exchange: UpstreamExchange, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var size = exchange.target.utf8.count + 18
+        for (name, value) in exchange.headers { size += name.utf8.count + value.utf8.count + 4 }
+        var head = allocator.buffer(capacity: size)
+        head.writeStaticString("POST ")
+        head.writeString(exchange.target)
+        head.writeStaticString(" HTTP/1.1\r\n")
+        for (name, value) in exchange.headers {
+            head.writeString(name)
+            head.writeStaticString(": ")
+            head.writeString(value)
+            head.writeStaticString("\r\n")
+        }
+        head.writeStaticString("\r\n")
+        return head
     }
 
     /// The pool's sweep (one repeating timer per pool instead of timers per exchange): fails the
@@ -72,35 +88,42 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard pending != nil else { return }
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            pending?.head = head
-        case .body(var part):
-            let size = (pending?.body?.readableBytes ?? 0) + part.readableBytes
-            if size > pending!.maxAnswerBytes {
-                finish(.tooLarge, stale: false)
-                context.close(promise: nil)
-                return
+        guard pending != nil else {
+            // Bytes nobody asked for: the connection's next answer could not be told from them.
+            context.close(promise: nil)
+            return
+        }
+        var bytes = unwrapInboundIn(data)
+        let answer: ProviderAnswerParser.Answer?
+        do {
+            answer = try pending!.answer.receive(&bytes)
+        } catch {
+            switch error {
+            case .tooLarge: finish(.tooLarge, stale: false)
+            case .malformed(let what): finish(.failed(.connection("\(origin.authority) sent a malformed answer: \(what)")), stale: false)
             }
-            if pending?.body == nil { pending?.body = part } else { pending?.body?.writeBuffer(&part) }
-        case .end:
-            guard let head = pending?.head else { return }
-            let answer = UpstreamAnswerBytes(status: Int(head.status.code), headers: head.headers, body: pending?.body ?? ByteBuffer())
-            finish(.answered(answer), stale: false)
-            if head.isKeepAlive, context.channel.isActive {
-                onAvailability(self, true)
-            } else {
-                context.close(promise: nil)
-            }
+            context.close(promise: nil)
+            return
+        }
+        guard let answer else { return }
+        finish(.answered(UpstreamAnswerBytes(status: answer.status, headers: answer.headers, body: answer.body)), stale: false)
+        if answer.keepAlive, context.channel.isActive {
+            onAvailability(self, true)
+        } else {
+            context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         idleSince = nil
-        if let pending {
-            let nothingReceived = pending.head == nil
-            finish(.failed(.connection("\(origin.authority) closed the connection before answering")), stale: pending.reused && nothingReceived)
+        if var pending {
+            if let answer = pending.answer.receiveEnd() {
+                // An answer framed by the end of the connection.
+                finish(.answered(UpstreamAnswerBytes(status: answer.status, headers: answer.headers, body: answer.body)), stale: false)
+            } else {
+                let nothingReceived = !pending.answer.receivedAny
+                finish(.failed(.connection("\(origin.authority) closed the connection before answering")), stale: pending.reused && nothingReceived)
+            }
         }
         onAvailability(self, false)
         context.fireChannelInactive()
@@ -108,7 +131,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let pending {
-            finish(.failed(.connection("\(origin.authority): \(UpstreamFailure.reason(error))")), stale: pending.reused && pending.head == nil)
+            finish(.failed(.connection("\(origin.authority): \(UpstreamFailure.reason(error))")), stale: pending.reused && !pending.answer.receivedAny)
         }
         context.close(promise: nil)
     }

@@ -117,8 +117,6 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
                         // Verified against the host name (SNI and the certificate), as AsyncHTTPClient does.
                         try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: origin.serverHostname))
                     }
-                    // Headers come from the configuration, checked at start; not validated again per request.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
