@@ -217,6 +217,57 @@ struct FastLaneEndToEndTests {
         }
     }
 
+    @Test("requests that arrive in pieces are served on the fast lane, in order, on one connection")
+    func requestsInPieces() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            let body = chatBody(content: "pieces")
+            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            // Cut inside the request line, the headers, at the end of the head and in the body;
+            // the second request's start comes with the end of the first.
+            let bytes = Array((request + request).utf8)
+            let cuts = [3, 30, request.utf8.count - body.utf8.count, request.utf8.count - 5, request.utf8.count + 10, bytes.count]
+            var pieces: [String] = []
+            var start = 0
+            for cut in cuts {
+                pieces.append(String(decoding: bytes[start..<cut], as: UTF8.self))
+                start = cut
+            }
+            let text = try await RawHTTPConnection.exchange(port: gateway.port, sendingPieces: pieces, untilResponses: 2)
+            let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
+            #expect(statuses == ["200", "200"])
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 2)
+        }
+    }
+
+    @Test("after a handover the connection goes on: its next requests are still served, and in order")
+    func pipelinedHandover() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway, preset: "dev")
+            let failOnce = "x mock.status=503 mock.times=1 mock.id=\(UUID().uuidString)"
+            var wire = ""
+            for content in ["one", failOnce, "three", "four"] {
+                let body = chatBody(content: content)
+                wire += "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            let last = chatBody(content: "five")
+            let fifth = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(last.utf8.count)\r\n\r\n\(last)"
+            // The fifth comes once the four are answered.
+            let text = try await RawHTTPConnection.exchange(port: gateway.port, sendingPieces: [wire, fifth], pause: .seconds(2), untilResponses: 5)
+            let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
+            #expect(answers.map { $0.prefix(3) } == ["200", "200", "200", "200", "200"])
+            #expect(answers.map { $0.lowercased().contains("sluice-attempts: 2") } == [false, true, false, false, false])
+            #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
+            // The first, and the fifth; the third and fourth were read while the general path
+            // still owed the second's answer, so they followed it there.
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 2)
+            #expect(gateway.gateway.pendingHandovers == 0)
+        }
+    }
+
     @Test("Expect: 100-continue is answered at once; a body announced as too long gets its 413 instead")
     func expectContinue() async throws {
         try await withGateway { gateway in

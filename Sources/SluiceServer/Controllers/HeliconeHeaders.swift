@@ -34,7 +34,11 @@ struct HeliconeHeaders: Equatable {
         }
     }
 
-    private mutating func add(name: String, value: String) {
+    /// None yet: `add(name:value:)` them.
+    init() {}
+
+    /// Takes in one field, if it is one of these.
+    mutating func add(name: String, value: String) {
         switch Self.kind(of: name) {
         case .userID: userID = userID.map { $0 + ", " + value } ?? value
         case .policy: policies.append(value)

@@ -136,9 +136,16 @@ struct FastLane: Sendable {
     /// Checks and admits the request and builds its first attempt; nil when the general path
     /// must serve it (nothing has been counted then).
     func start(_ head: HTTPRequestHead, endpoint: ProxyEndpoint, body bytes: ByteBuffer, recent: inout RecentCaller?) -> (Call, UpstreamExchange)? {
+        start(authorization: head.headers.first(name: "authorization"), helicone: HeliconeHeaders(head.headers), endpoint: endpoint,
+              body: bytes, recent: &recent)
+    }
+
+    /// `start` from the parts of the request the decisions read (`FastLaneRequestHead` reads
+    /// them straight from the bytes).
+    func start(authorization: String?, helicone headers: HeliconeHeaders, endpoint: ProxyEndpoint, body bytes: ByteBuffer,
+               recent: inout RecentCaller?) -> (Call, UpstreamExchange)? {
         let started = ContinuousClock.now
-        let headers = HeliconeHeaders(head.headers)
-        guard let caller = caller(authorization: head.headers.first(name: "authorization"), recent: &recent),
+        guard let caller = caller(authorization: authorization, recent: &recent),
               let body = try? ClientRequestBody(parsing: Array(bytes.readableBytesView), endpoint: endpoint), !body.stream,
               let segments = try? controller.readSegments(headers, body: body),
               let headerPolicies = try? controller.readPolicies(headers, caller: caller, segments: segments),

@@ -4,10 +4,11 @@ import NIOHTTPTypesHTTP1
 import SluiceCore
 import SluiceProviders
 
-/// Puts a `FastLaneHandler` into a new connection's pipeline just before Hummingbird's
-/// HTTPTypes codec, then leaves. Hummingbird adds its extra handlers after that codec; the fast
-/// lane wants NIO's own HTTP/1 parts, so that the requests it serves are never converted to
-/// HTTPTypes and its answers never converted back.
+/// Puts the fast lane's handlers into a new connection's pipeline, then leaves: a
+/// `FastLaneByteHandler` before NIO's HTTP/1 codec, and a `FastLaneHandler` just before
+/// Hummingbird's HTTPTypes codec. Hummingbird adds its extra handlers after that codec; the fast
+/// lane wants the bytes, and after them NIO's own HTTP/1 parts, so that the requests it serves
+/// are never converted to HTTPTypes and its answers never converted back.
 final class FastLaneInstaller: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = NIOAny
     private let lane: FastLane
@@ -18,6 +19,11 @@ final class FastLaneInstaller: ChannelInboundHandler, RemovableChannelHandler, @
         let pipeline = context.pipeline.syncOperations
         if let codec = try? pipeline.context(handlerType: HTTP1ToHTTPServerCodec.self) {
             try? pipeline.addHandler(FastLaneHandler(lane: lane), position: .before(codec.handler))
+            // NIO puts the response encoder first, then the request decoder: the bytes handler
+            // goes before both, so its answers reach the socket as written.
+            if let encoder = try? pipeline.context(handlerType: HTTPResponseEncoder.self) {
+                try? pipeline.addHandler(FastLaneByteHandler(lane: lane), position: .before(encoder.handler))
+            }
         }
         pipeline.removeHandler(context: context, promise: nil)
     }
@@ -66,6 +72,8 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     /// Whether Hummingbird was given a part since the end of the last read: a read that only
     /// brought fast-lane requests does not wake Hummingbird's handlers with its end.
     private var passedSinceReadComplete = false
+    /// The token of a request `FastLaneByteHandler` admitted and handed over: the next head.
+    private var handoverToken: String?
 
     init(lane: FastLane) {
         self.lane = lane
@@ -92,6 +100,12 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             // Only the fast lane itself may hand a request over. (Looked for first: removing
             // copies the head, which is shared with the part it came in.)
             if head.headers.contains(name: FastLane.handoverHeader) { head.headers.remove(name: FastLane.handoverHeader) }
+            if let token = handoverToken {
+                handoverToken = nil
+                head.headers.add(name: FastLane.handoverHeader, value: token)
+                toGeneralPath(head, context: context)
+                return
+            }
             if FastLane.expectsContinue(head, maxBodyBytes: maxBodyBytes) {
                 // Hummingbird never answers `Expect: 100-continue`, so a client that waits for
                 // it (curl does, for large bodies) would stall a second before sending the body.
@@ -137,6 +151,12 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     private func pass(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         passedSinceReadComplete = true
         context.fireChannelRead(wrapInboundOut(part))
+    }
+
+    /// The next request is one `FastLaneByteHandler` admitted and whose first attempt failed:
+    /// it goes to the general path with `token`, like this handler's own handovers.
+    func expectHandover(token: String) {
+        handoverToken = token
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

@@ -11,6 +11,14 @@ enum RawHTTPConnection {
     /// at once, rather than a FIN, which it sees only as the end of the caller's input.
     static func exchange(port: Int, sending text: String, untilResponses: Int, quiet: Duration = .milliseconds(500),
                          timeout: Duration = .seconds(15), resetOnClose: Bool = false) async throws -> String {
+        try await exchange(port: port, sendingPieces: [text], untilResponses: untilResponses, quiet: quiet, timeout: timeout,
+                           resetOnClose: resetOnClose)
+    }
+
+    /// As `exchange(port:sending:…)`, writing `pieces` one at a time, `pause` apart (each arrives
+    /// at the gateway in a read of its own).
+    static func exchange(port: Int, sendingPieces pieces: [String], pause: Duration = .milliseconds(20), untilResponses: Int,
+                         quiet: Duration = .milliseconds(500), timeout: Duration = .seconds(15), resetOnClose: Bool = false) async throws -> String {
         let received = Received()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -20,7 +28,10 @@ enum RawHTTPConnection {
         if resetOnClose, let options = channel as? any SocketOptionProvider {
             try await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
         }
-        try await channel.writeAndFlush(ByteBuffer(string: text))
+        for (index, piece) in pieces.enumerated() {
+            if index > 0 { try await Task.sleep(for: pause) }
+            try await channel.writeAndFlush(ByteBuffer(string: piece))
+        }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (text, lastArrival) = received.snapshot

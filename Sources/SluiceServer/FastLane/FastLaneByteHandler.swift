@@ -1,0 +1,219 @@
+import NIOCore
+import NIOHTTP1
+import SluiceCore
+import SluiceProviders
+
+/// The first handler of each caller connection (after TLS, before NIO's HTTP/1 decoder): serves
+/// fast-lane calls straight from the connection's bytes and writes their answers as bytes, so the
+/// common call never meets an HTTP codec. NIO's decoder, the encoder and the pipeline hops of a
+/// request's parts were a tenth of a proxied call's CPU time (docs/benchmarks.md).
+///
+/// It reads only requests of the plainest shape (`FastLaneRequestHead`). The first request it
+/// does not serve — another shape, one the general path must answer (`FastLane.start` said no),
+/// or one whose first attempt failed (a handover, its token given to `FastLaneHandler`) — goes to
+/// NIO's decoder as the bytes it arrived in, followed by everything after it, and this handler
+/// leaves the pipeline: the connection goes on exactly as it would have without it, with
+/// `FastLaneHandler` still serving fast-lane calls from NIO's parts. Requests start at the first
+/// byte it holds, so the decoder always starts at a request's beginning. Lives on its channel's
+/// event loop only.
+final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = NIOAny
+    typealias OutboundOut = ByteBuffer
+
+    private let lane: FastLane
+    private let maxBodyBytes: Int
+    private var pool: UpstreamConnectionPool?
+    /// Bytes received and not yet served: the next request's first, then any pipelined after it.
+    private var pending = ByteBuffer()
+    /// The head of the request at the start of `pending`, once read (its body may still be coming).
+    private var head: FastLaneRequestHead?
+    private var callInFlight = false
+    private var readPending = false
+    private var leaving = false
+    private var isActive = true
+    private var recentCaller: FastLane.RecentCaller?
+    /// User events (Hummingbird's quiesce at shutdown, the caller closing its side) that arrived
+    /// during a request, passed on after it, in order.
+    private var eventsHeld: [Any] = []
+    /// Pipelined bytes held during a call before reading pauses.
+    static let maxPendingBytes = 64 * 1024
+
+    init(lane: FastLane) {
+        self.lane = lane
+        self.maxBodyBytes = lane.gateway.config.server.maxBodyBytes
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        pool = lane.gateway.upstreamPools.pool(for: context.eventLoop)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !leaving else {
+            context.fireChannelRead(data)
+            return
+        }
+        var bytes = unwrapInboundIn(data)
+        if pending.readableBytes == 0 {
+            pending = bytes
+        } else {
+            pending.writeBuffer(&bytes)
+        }
+        if !callInFlight { serveNext(context: context) }
+    }
+
+    /// Serves the requests at the start of `pending` until one is incomplete or a call starts.
+    private func serveNext(context: ChannelHandlerContext) {
+        while !callInFlight, !leaving, pending.readableBytes > 0 {
+            if head == nil {
+                switch FastLaneRequestHead.read(pending, maxBodyBytes: maxBodyBytes) {
+                case .incomplete: return
+                case .notForFastLane:
+                    leave(context: context)
+                    return
+                case .request(let read): head = read
+                }
+            }
+            guard let request = head, pending.readableBytes >= request.length else { return }
+            let body = pending.getSlice(at: pending.readerIndex + request.headLength, length: request.contentLength)!
+            guard let pool, let (call, exchange) = lane.start(authorization: request.authorization, helicone: request.helicone,
+                                                              endpoint: request.endpoint, body: body, recent: &recentCaller)
+            else {
+                // The general path answers it (nothing was counted), from its own bytes.
+                leave(context: context)
+                return
+            }
+            let requestBytes = pending.readSlice(length: request.length)!
+            head = nil
+            callInFlight = true
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            pool.send(exchange) { result in
+                let (handler, context) = loopBound.value
+                handler.callFinished(call, result: result, request: requestBytes, context: context)
+            }
+        }
+        passEventsIfIdle(context: context)
+    }
+
+    private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, request: ByteBuffer, context: ChannelHandlerContext) {
+        callInFlight = false
+        switch lane.finish(call, result: result) {
+        case .respond(let response, let answer, let answered):
+            lane.gateway.metrics.fastLaneAnswered.increment()
+            if isActive {
+                context.write(wrapOutboundOut(Self.bytes(of: response, allocator: context.channel.allocator)), promise: nil)
+                if answer.readableBytes > 0 { context.write(wrapOutboundOut(answer), promise: nil) }
+                context.flush()
+            }
+            // After the answer went out: the caller need not wait for the row and the line.
+            if answered { lane.account(call, status: Int(response.status.code)) }
+        case .handOver(let handover):
+            lane.gateway.metrics.fastLaneHandedOver.increment()
+            guard isActive else {
+                lane.abandon(handover)
+                break
+            }
+            // The request goes to NIO's decoder again, its token to the handler after it.
+            let token = lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs())
+            var replay = request
+            replay.writeBuffer(&pending)
+            pending = replay
+            leave(context: context, handover: token)
+            return
+        }
+        serveNext(context: context)
+        if !callInFlight, readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Gives the connection to NIO's decoder from the request at the start of `pending` on, and
+    /// leaves the pipeline.
+    private func leave(context: ChannelHandlerContext, handover token: String? = nil) {
+        leaving = true
+        if let token, let next = try? context.pipeline.syncOperations.handler(type: FastLaneHandler.self) {
+            next.expectHandover(token: token)
+        }
+        let bytes = pending
+        pending = ByteBuffer()
+        if bytes.readableBytes > 0 {
+            context.fireChannelRead(wrapInboundOut(bytes))
+            context.fireChannelReadComplete()
+        }
+        let events = eventsHeld
+        eventsHeld = []
+        for event in events { context.fireUserInboundEventTriggered(event) }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Reads served here wake nobody after this handler.
+        if leaving { context.fireChannelReadComplete() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // Holding every read during a call would cost two epoll changes per request; a client
+        // that is not pipelining sends nothing meanwhile, and one that is fills `pending` first.
+        if callInFlight, pending.readableBytes >= Self.maxPendingBytes {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard !leaving else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // Hummingbird closes a connection it thinks idle when the server shuts down; one with a
+        // request being read or called is not idle, so the event waits for its answer.
+        eventsHeld.append(event)
+        passEventsIfIdle(context: context)
+    }
+
+    /// Passes held events on between requests. With part of a request held and no call under
+    /// way (the caller closed its side mid-request, or the server is stopping), the connection
+    /// is NIO's decoder's, which judges the partial request as it would without the fast lane.
+    private func passEventsIfIdle(context: ChannelHandlerContext) {
+        guard !eventsHeld.isEmpty, !callInFlight, !leaving else { return }
+        if pending.readableBytes > 0 {
+            leave(context: context)
+            return
+        }
+        let events = eventsHeld
+        eventsHeld = []
+        for event in events { context.fireUserInboundEventTriggered(event) }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isActive = false
+        context.fireChannelInactive()
+    }
+
+    /// The status line and header section of `head`, as NIO's encoder writes them.
+    static func bytes(of head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var size = 32
+        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        var bytes = allocator.buffer(capacity: size)
+        bytes.writeStaticString("HTTP/1.1 ")
+        bytes.writeString(String(head.status.code))
+        bytes.writeStaticString(" ")
+        bytes.writeString(head.status.reasonPhrase)
+        bytes.writeStaticString("\r\n")
+        for (name, value) in head.headers {
+            bytes.writeString(name)
+            bytes.writeStaticString(": ")
+            bytes.writeString(value)
+            bytes.writeStaticString("\r\n")
+        }
+        bytes.writeStaticString("\r\n")
+        return bytes
+    }
+}

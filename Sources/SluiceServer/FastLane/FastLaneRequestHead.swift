@@ -1,0 +1,123 @@
+import NIOCore
+import SluiceCore
+
+/// What the fast lane reads of a request straight from the connection's bytes: its endpoint,
+/// the body's length, and the headers the decisions need (`Authorization`, `Helicone-*`).
+///
+/// Only the plainest shape is taken: `POST <endpoint path> HTTP/1.1`, lines ended by CRLF,
+/// header names that are tokens, a `Content-Length` within `server.max_body_bytes`, and no
+/// `Transfer-Encoding`, `Expect`, `Upgrade`, handover token or `Connection` other than
+/// `keep-alive`. Anything else is `notForFastLane`, and NIO's HTTP/1 decoder reads it as it
+/// reads every request without the fast lane: so this never has to judge what is malformed,
+/// only what is plain.
+struct FastLaneRequestHead {
+    let endpoint: ProxyEndpoint
+    let authorization: String?
+    let helicone: HeliconeHeaders
+    /// The request line and header section, through the empty line.
+    let headLength: Int
+    let contentLength: Int
+
+    /// The whole request: head and body.
+    var length: Int { headLength + contentLength }
+
+    enum Reading {
+        /// The head has not all arrived.
+        case incomplete
+        /// Not a request the fast lane reads itself.
+        case notForFastLane
+        case request(FastLaneRequestHead)
+    }
+
+    /// A head not complete within this many bytes is left to NIO's decoder and its limits.
+    static let maxHeadBytes = 16 * 1024
+
+    /// Each endpoint's request line.
+    private static let requestLines: [(ProxyEndpoint, [UInt8])] = ProxyEndpoint.allCases.map { ($0, Array("POST \($0.path) HTTP/1.1\r\n".utf8)) }
+
+    /// Reads the head at the start of `bytes`.
+    static func read(_ bytes: ByteBuffer, maxBodyBytes: Int) -> Reading {
+        bytes.withUnsafeReadableBytes { raw in read(raw, maxBodyBytes: maxBodyBytes) }
+    }
+
+    private static func read(_ raw: UnsafeRawBufferPointer, maxBodyBytes: Int) -> Reading {
+        let window = raw.count > maxHeadBytes ? UnsafeRawBufferPointer(rebasing: raw[..<maxHeadBytes]) : raw
+        func incomplete() -> Reading { raw.count > maxHeadBytes ? .notForFastLane : .incomplete }
+
+        guard let lineEnd = window.firstIndex(of: UInt8(ascii: "\n")) else {
+            // Anything but a POST is somebody else's as soon as that shows.
+            return "POST /".utf8.starts(with: window) || window.starts(with: "POST /".utf8) ? incomplete() : .notForFastLane
+        }
+        let requestLine = window[...lineEnd]
+        guard let endpoint = requestLines.first(where: { requestLine.elementsEqual($0.1) })?.0 else { return .notForFastLane }
+
+        var authorization: String?
+        var helicone = HeliconeHeaders()
+        var contentLength: Int?
+        var index = lineEnd + 1
+        while true {
+            guard let newline = window[index...].firstIndex(of: UInt8(ascii: "\n")) else { return incomplete() }
+            guard newline > index, window[newline - 1] == UInt8(ascii: "\r") else { return .notForFastLane }
+            let line = window[index..<(newline - 1)]
+            index = newline + 1
+            if line.isEmpty { break }
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return .notForFastLane }
+            let name = line[line.startIndex..<colon]
+            guard !name.isEmpty, name.allSatisfy(isTokenByte) else { return .notForFastLane }
+            let value = trimmed(line[(colon + 1)...])
+            // Visible ASCII, spaces and tabs: how other bytes become text is the decoder's to say.
+            guard value.allSatisfy({ $0 >= 0x20 && $0 < 0x7F || $0 == UInt8(ascii: "\t") }) else { return .notForFastLane }
+            switch name.count {
+            case 14 where equals(name, "content-length"):
+                guard contentLength == nil, (1...18).contains(value.count), value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                    return .notForFastLane
+                }
+                contentLength = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            case 13 where equals(name, "authorization"):
+                guard authorization == nil else { return .notForFastLane }
+                authorization = String(decoding: value, as: UTF8.self)
+            case 10 where equals(name, "connection"):
+                guard equals(value, "keep-alive") else { return .notForFastLane }
+            case 17 where equals(name, "transfer-encoding"), 6 where equals(name, "expect"), 7 where equals(name, "upgrade"),
+                 25 where equals(name, "sluice-fast-lane-handover"):
+                return .notForFastLane
+            default:
+                if name.count > 9, equals(name.prefix(9), "helicone-") {
+                    helicone.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+                }
+            }
+        }
+        guard let contentLength, contentLength <= maxBodyBytes else { return .notForFastLane }
+        return .request(FastLaneRequestHead(endpoint: endpoint, authorization: authorization, helicone: helicone, headLength: index,
+                                            contentLength: contentLength))
+    }
+
+    /// RFC 9110 `tchar`.
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
+        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
+        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+        return bytes[start..<end]
+    }
+
+    /// Whether `bytes` spell the lowercase ASCII `literal` in any case.
+    private static func equals(_ bytes: Slice<UnsafeRawBufferPointer>, _ literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        var index = 0
+        for byte in bytes {
+            let expected = literal.utf8Start[index]
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            guard lowered == expected else { return false }
+            index += 1
+        }
+        return true
+    }
+}
