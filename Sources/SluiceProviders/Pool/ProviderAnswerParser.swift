@@ -13,7 +13,9 @@ import NIOHTTP1
 struct ProviderAnswerParser {
     struct Answer {
         var status: Int
-        var headers: HTTPHeaders
+        /// The header section's lines, checked; `UpstreamAnswerBytes.headers` reads them when asked.
+        var fields: ByteBuffer
+        var contentType: String?
         var body: ByteBuffer
         /// Whether the connection may carry another exchange: HTTP/1.1 without `Connection:
         /// close`, a body with a known end, and nothing received after it.
@@ -35,7 +37,8 @@ struct ProviderAnswerParser {
 
     private struct Head {
         var status: Int
-        var headers: HTTPHeaders
+        var fields: ByteBuffer
+        var contentType: String?
         var keepAlive: Bool
         var framing: Framing
     }
@@ -85,7 +88,7 @@ struct ProviderAnswerParser {
     mutating func receiveEnd() -> Answer? {
         guard let head, head.framing == .untilClose else { return nil }
         self.head = nil
-        return Answer(status: head.status, headers: head.headers, body: pending, keepAlive: false)
+        return Answer(status: head.status, fields: head.fields, contentType: head.contentType, body: pending, keepAlive: false)
     }
 
     private mutating func advance() throws(Failure) -> Answer? {
@@ -117,7 +120,8 @@ struct ProviderAnswerParser {
         let head = self.head!
         self.head = nil
         // Bytes after the answer were never asked for: the connection cannot be trusted again.
-        return Answer(status: head.status, headers: head.headers, body: body, keepAlive: head.keepAlive && pending.readableBytes == 0)
+        return Answer(status: head.status, fields: head.fields, contentType: head.contentType, body: body,
+                      keepAlive: head.keepAlive && pending.readableBytes == 0)
     }
 
     // MARK: - Head
@@ -131,7 +135,23 @@ struct ProviderAnswerParser {
         }
         searchedHeadBytes = 0
         let bytes = pending.readSlice(length: end)!
-        return try bytes.withUnsafeReadableBytes { raw throws(Failure) in try Self.head(from: raw) }
+        var head = try bytes.withUnsafeReadableBytes { raw throws(Failure) in try Self.head(from: raw) }
+        head.fields = bytes
+        return head
+    }
+
+    /// The header fields of a head this parser accepted (`Answer.fields`), in order.
+    static func headers(fromFields bytes: ByteBuffer) -> HTTPHeaders {
+        bytes.withUnsafeReadableBytes { raw in
+            var lines = Lines(raw)
+            _ = lines.next()  // the status line
+            var headers = HTTPHeaders()
+            while let line = lines.next(), !line.isEmpty, let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+                headers.add(name: String(decoding: line[line.startIndex..<colon], as: UTF8.self),
+                            value: String(decoding: trimmed(line[(colon + 1)...]), as: UTF8.self))
+            }
+            return headers
+        }
     }
 
     /// The length of the head (through the empty line that ends it), when `buffer` holds all of it.
@@ -153,7 +173,7 @@ struct ProviderAnswerParser {
         var lines = Lines(raw)
         guard let statusLine = lines.next() else { throw .malformed("no status line") }
         let (version11, status) = try Self.statusLine(statusLine)
-        var headers = HTTPHeaders()
+        var contentType: String?
         var contentLength: Int?
         var transferCodings: [Substring] = []
         var connectionClose = false
@@ -167,11 +187,12 @@ struct ProviderAnswerParser {
             guard !name.isEmpty, name.allSatisfy(Self.isTokenByte) else { throw .malformed("an invalid header name") }
             let value = Self.trimmed(line[(colon + 1)...])
             guard !value.contains(where: { $0 == 0 || $0 == UInt8(ascii: "\r") }) else { throw .malformed("a header value with a control character") }
-            let nameText = String(decoding: name, as: UTF8.self)
-            let valueText = String(decoding: value, as: UTF8.self)
-            headers.add(name: nameText, value: valueText)
+            // Only the fields that frame the answer become text here; the rest stay bytes.
             switch name.count {
+            case 12 where Self.equalsLowercased(name, "content-type"):
+                if contentType == nil { contentType = String(decoding: value, as: UTF8.self) }
             case 14 where Self.equalsLowercased(name, "content-length"):
+                let valueText = String(decoding: value, as: UTF8.self)
                 // A list of equal lengths ("42, 42") is one length.
                 for item in valueText.split(separator: ",") {
                     let digits = item.trimmingSpaces
@@ -182,9 +203,9 @@ struct ProviderAnswerParser {
                     contentLength = length
                 }
             case 17 where Self.equalsLowercased(name, "transfer-encoding"):
-                transferCodings += valueText.split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+                transferCodings += String(decoding: value, as: UTF8.self).split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
             case 10 where Self.equalsLowercased(name, "connection"):
-                for option in valueText.split(separator: ",") {
+                for option in String(decoding: value, as: UTF8.self).split(separator: ",") {
                     switch option.trimmingSpaces.lowercased() {
                     case "close": connectionClose = true
                     case "keep-alive": connectionKeepAlive = true
@@ -214,7 +235,7 @@ struct ProviderAnswerParser {
             framing = .untilClose
         }
         if framing == .untilClose { keepAlive = false }
-        return Head(status: status, headers: headers, keepAlive: keepAlive, framing: framing)
+        return Head(status: status, fields: ByteBuffer(), contentType: contentType, keepAlive: keepAlive, framing: framing)
     }
 
     /// "HTTP/1.1 200 OK": the version (1.1 or 1.0) and the status code.

@@ -106,7 +106,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         guard let answer else { return }
-        finish(.answered(UpstreamAnswerBytes(status: answer.status, headers: answer.headers, body: answer.body)), stale: false)
+        finish(.answered(UpstreamAnswerBytes(answer)), stale: false)
         if answer.keepAlive, context.channel.isActive {
             onAvailability(self, true)
         } else {
@@ -119,7 +119,7 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         if var pending {
             if let answer = pending.answer.receiveEnd() {
                 // An answer framed by the end of the connection.
-                finish(.answered(UpstreamAnswerBytes(status: answer.status, headers: answer.headers, body: answer.body)), stale: false)
+                finish(.answered(UpstreamAnswerBytes(answer)), stale: false)
             } else {
                 let nothingReceived = !pending.answer.receivedAny
                 finish(.failed(.connection("\(origin.authority) closed the connection before answering")), stale: pending.reused && nothingReceived)

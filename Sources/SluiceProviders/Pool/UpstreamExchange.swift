@@ -33,8 +33,22 @@ public struct UpstreamExchange: Sendable {
 /// A provider's whole answer to one exchange.
 public struct UpstreamAnswerBytes: Sendable {
     public var status: Int
-    public var headers: HTTPHeaders
+    /// `Content-Type`, the one field a relayed 2xx answer needs.
+    public var contentType: String?
     public var body: ByteBuffer
+    /// The header section as received (checked by `ProviderAnswerParser`).
+    let fields: ByteBuffer
+
+    /// Every header field, in order: made from the received bytes when asked for (a failed
+    /// attempt's `Retry-After` and error headers), not for every answer.
+    public var headers: HTTPHeaders { ProviderAnswerParser.headers(fromFields: fields) }
+
+    init(_ answer: ProviderAnswerParser.Answer) {
+        self.status = answer.status
+        self.contentType = answer.contentType
+        self.body = answer.body
+        self.fields = answer.fields
+    }
 }
 
 /// What one exchange came to. `tooLarge` is an answer longer than `maxAnswerBytes`.

@@ -194,7 +194,7 @@ struct FastLane: Sendable {
             headers.reserveCapacity(16)
             served.add(to: &headers)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
-            headers.add(name: "Content-Type", value: answer.headers.first(name: "content-type") ?? "application/json")
+            headers.add(name: "Content-Type", value: answer.contentType ?? "application/json")
             // Settled before the answer goes out: a caller holding its answer finds its
             // concurrency slot free and its tokens counted, on any connection.
             controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)
