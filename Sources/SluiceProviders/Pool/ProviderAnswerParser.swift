@@ -192,13 +192,13 @@ struct ProviderAnswerParser {
             case 12 where Self.equalsLowercased(name, "content-type"):
                 if contentType == nil { contentType = String(decoding: value, as: UTF8.self) }
             case 14 where Self.equalsLowercased(name, "content-length"):
-                let valueText = String(decoding: value, as: UTF8.self)
                 // A list of equal lengths ("42, 42") is one length.
-                for item in valueText.split(separator: ",") {
-                    let digits = item.trimmingSpaces
-                    guard !digits.isEmpty, digits.count <= 18, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let length = Int(digits) else {
+                for item in value.split(separator: UInt8(ascii: ",")) {
+                    let digits = Self.trimmed(item)
+                    guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                         throw .malformed("an invalid Content-Length")
                     }
+                    let length = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
                     guard contentLength == nil || contentLength == length else { throw .malformed("differing Content-Length values") }
                     contentLength = length
                 }
@@ -240,9 +240,9 @@ struct ProviderAnswerParser {
 
     /// "HTTP/1.1 200 OK": the version (1.1 or 1.0) and the status code.
     private static func statusLine(_ line: Slice<UnsafeRawBufferPointer>) throws(Failure) -> (version11: Bool, status: Int) {
-        let bytes = Array(line.prefix(13))
-        let prefix: [UInt8] = Array("HTTP/1.".utf8)
-        guard bytes.count >= 12, bytes[0..<7].elementsEqual(prefix), bytes[7] == UInt8(ascii: "1") || bytes[7] == UInt8(ascii: "0"),
+        let bytes = UnsafeRawBufferPointer(rebasing: line)
+        guard bytes.count >= 12, bytes.starts(with: "HTTP/1.".utf8),
+              bytes[7] == UInt8(ascii: "1") || bytes[7] == UInt8(ascii: "0"),
               bytes[8] == UInt8(ascii: " "), bytes[9...11].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
               bytes.count == 12 || bytes[12] == UInt8(ascii: " ")
         else {

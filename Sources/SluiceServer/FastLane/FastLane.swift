@@ -78,7 +78,7 @@ struct FastLane: Sendable {
     /// How a call ends: an answer to write (then, for a provider's answer, `account` for it),
     /// or the general path's turn.
     enum Outcome {
-        case respond(HTTPResponseHead, ByteBuffer, answered: Bool)
+        case respond(HTTPResponseStatus, HTTPHeaders, ByteBuffer, answered: Bool)
         case handOver(FastLaneHandover)
     }
 
@@ -200,8 +200,8 @@ struct FastLane: Sendable {
             controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)
             let row = call.admitted.usage.row
             call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
-            return .respond(responseHead(call, status: answer.status, headers: headers, bodyLength: answer.body.readableBytes), answer.body,
-                            answered: true)
+            addServerHeaders(call, bodyLength: answer.body.readableBytes, to: &headers)
+            return .respond(HTTPResponseStatus(statusCode: answer.status), headers, answer.body, answered: true)
         case .answered(let answer):
             let (failure, callerError) = controller.providerFailure(status: answer.status, headers: answer.headers,
                                                                     body: Array(answer.body.readableBytesView), target: call.target, model: model)
@@ -219,9 +219,10 @@ struct FastLane: Sendable {
             var usage = call.admitted.usage
             controller.recordFailure(&error, admitted: call.admitted, usage: &usage)
             let body = ByteBuffer(string: error.jsonBody)
-            let head = responseHead(call, status: error.status, headers: Self.http1Headers(error.responseHeaders, reserving: 4), bodyLength: body.readableBytes)
+            var headers = Self.http1Headers(error.responseHeaders, reserving: 4)
+            addServerHeaders(call, bodyLength: body.readableBytes, to: &headers)
             log(call, status: error.status)
-            return .respond(head, body, answered: false)
+            return .respond(HTTPResponseStatus(statusCode: error.status), headers, body, answered: false)
         }
     }
 
@@ -255,15 +256,13 @@ struct FastLane: Sendable {
         return headers
     }
 
-    /// The response head as the general path sends it (the edge middleware's `X-Request-Id`,
-    /// the server's `Date` and `Server`).
-    private func responseHead(_ call: Call, status: Int, headers: HTTPHeaders, bodyLength: Int) -> HTTPResponseHead {
-        var head = headers
-        head.add(name: "Content-Length", value: String(bodyLength))
-        head.add(name: "X-Request-Id", value: call.admitted.usage.row.requestID)
-        head.add(name: "Date", value: HTTPDate.now)
-        head.add(name: "Server", value: serverName)
-        return HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: head)
+    /// The rest of the answer's headers as the general path sends them (`Content-Length`, the
+    /// edge middleware's `X-Request-Id`, the server's `Date` and `Server`), added in place.
+    private func addServerHeaders(_ call: Call, bodyLength: Int, to headers: inout HTTPHeaders) {
+        headers.add(name: "Content-Length", value: String(bodyLength))
+        headers.add(name: "X-Request-Id", value: call.admitted.usage.row.requestID)
+        headers.add(name: "Date", value: HTTPDate.now)
+        headers.add(name: "Server", value: serverName)
     }
 
     /// The request's log line.

@@ -99,15 +99,15 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, request: ByteBuffer, context: ChannelHandlerContext) {
         callInFlight = false
         switch lane.finish(call, result: result) {
-        case .respond(let response, let answer, let answered):
+        case .respond(let status, let headers, let answer, let answered):
             lane.gateway.metrics.fastLaneAnswered.increment()
             if isActive {
-                context.write(wrapOutboundOut(Self.bytes(of: response, allocator: context.channel.allocator)), promise: nil)
+                context.write(wrapOutboundOut(Self.head(status, headers, allocator: context.channel.allocator)), promise: nil)
                 if answer.readableBytes > 0 { context.write(wrapOutboundOut(answer), promise: nil) }
                 context.flush()
             }
             // After the answer went out: the caller need not wait for the row and the line.
-            if answered { lane.account(call, status: Int(response.status.code)) }
+            if answered { lane.account(call, status: Int(status.code)) }
         case .handOver(let handover):
             lane.gateway.metrics.fastLaneHandedOver.increment()
             guard isActive else {
@@ -197,17 +197,21 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         context.fireChannelInactive()
     }
 
-    /// The status line and header section of `head`, as NIO's encoder writes them.
-    static func bytes(of head: HTTPResponseHead, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// The status line and header section of an answer, as NIO's encoder writes them.
+    static func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders, allocator: ByteBufferAllocator) -> ByteBuffer {
         var size = 32
-        for (name, value) in head.headers { size += name.utf8.count + value.utf8.count + 4 }
+        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
         var bytes = allocator.buffer(capacity: size)
-        bytes.writeStaticString("HTTP/1.1 ")
-        bytes.writeString(String(head.status.code))
-        bytes.writeStaticString(" ")
-        bytes.writeString(head.status.reasonPhrase)
-        bytes.writeStaticString("\r\n")
-        for (name, value) in head.headers {
+        if status == .ok {
+            bytes.writeStaticString("HTTP/1.1 200 OK\r\n")
+        } else {
+            bytes.writeStaticString("HTTP/1.1 ")
+            bytes.writeString(String(status.code))
+            bytes.writeStaticString(" ")
+            bytes.writeString(status.reasonPhrase)
+            bytes.writeStaticString("\r\n")
+        }
+        for (name, value) in headers {
             bytes.writeString(name)
             bytes.writeStaticString(": ")
             bytes.writeString(value)

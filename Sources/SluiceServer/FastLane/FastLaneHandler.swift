@@ -183,15 +183,15 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
                               context: ChannelHandlerContext) {
         callInFlight = false
         switch lane.finish(call, result: result) {
-        case .respond(let response, let answer, let answered):
+        case .respond(let status, let headers, let answer, let answered):
             lane.gateway.metrics.fastLaneAnswered.increment()
             if isActive {
-                context.write(wrapOutboundOut(.head(response)), promise: nil)
+                context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
                 if answer.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(answer))), promise: nil) }
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
             // After the answer went out: the caller need not wait for the row and the line.
-            if answered { lane.account(call, status: Int(response.status.code)) }
+            if answered { lane.account(call, status: Int(status.code)) }
         case .handOver(let handover):
             lane.gateway.metrics.fastLaneHandedOver.increment()
             guard isActive else {
