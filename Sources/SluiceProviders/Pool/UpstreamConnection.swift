@@ -5,7 +5,7 @@ import NIOHTTP1
 /// Speaks HTTP/1.1 itself: writes the request's bytes and reads the answer with
 /// `ProviderAnswerParser`, with no codec in the pipeline. Lives on its channel's event loop and
 /// is only touched there (hence `@unchecked Sendable`).
-final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
+final class UpstreamConnection: ChannelInboundHandler, EndOfTurnWork, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
 
     /// What one finished exchange reports: the result, and whether it failed before the provider
@@ -28,9 +28,12 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
     private var idleSince: NIODeadline?
     /// Told when the connection can take another exchange (`true`) or is gone (`false`).
     private let onAvailability: (UpstreamConnection, Bool) -> Void
+    /// Where a written request is flushed, with the other requests of the loop's turn.
+    private let turn: EndOfTurn
 
-    init(origin: ProviderOrigin, onAvailability: @escaping (UpstreamConnection, Bool) -> Void) {
+    init(origin: ProviderOrigin, turn: EndOfTurn, onAvailability: @escaping (UpstreamConnection, Bool) -> Void) {
         self.origin = origin
+        self.turn = turn
         self.onAvailability = onAvailability
     }
 
@@ -38,7 +41,8 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
 
     func attach(_ channel: any Channel) { self.channel = channel }
 
-    /// Writes the request (head, body and end in one flush) and waits for the whole answer.
+    /// Writes the request (head and body, flushed at the end of the loop's turn) and waits for
+    /// the whole answer.
     func start(_ exchange: UpstreamExchange, deadline: NIODeadline, reused: Bool, completion: @escaping Completion) {
         guard let channel, pending == nil else {
             completion(.failed(.connection("internal: the connection is busy")), false)
@@ -47,7 +51,12 @@ final class UpstreamConnection: ChannelInboundHandler, @unchecked Sendable {
         idleSince = nil
         pending = Pending(completion: completion, reused: reused, deadline: deadline, answer: ProviderAnswerParser(maxAnswerBytes: exchange.maxAnswerBytes))
         channel.write(Self.requestHead(exchange, allocator: channel.allocator), promise: nil)
-        channel.writeAndFlush(exchange.body, promise: nil)
+        channel.write(exchange.body, promise: nil)
+        turn.register(self)
+    }
+
+    func endOfTurn() {
+        channel?.flush()
     }
 
     /// The request line and header section of `exchange`. Its headers come from the

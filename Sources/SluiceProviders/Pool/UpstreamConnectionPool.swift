@@ -21,6 +21,9 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     let maxIdlePerOrigin: Int
     /// For `https` origins; without it they fail to connect.
     let tls: NIOSSLContext?
+    /// Flushes the requests written during a turn of the loop together, and runs the fast
+    /// lane's work that may wait for the end of the turn.
+    public let endOfTurn: EndOfTurn
     /// Idle connections per origin, most recently used last. A class per origin, so taking and
     /// giving back a connection mutates it in place (through the dictionary's optional, the
     /// array was copied on every exchange).
@@ -42,6 +45,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
         self.idleTimeout = idleTimeout
         self.maxIdlePerOrigin = maxIdlePerOrigin
         self.tls = tls
+        self.endOfTurn = EndOfTurn(eventLoop: eventLoop)
     }
 
     /// The TLS context for `https` providers: `configuration` (the system's trust roots by
@@ -98,7 +102,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     }
 
     private func sendOnNewConnection(_ exchange: UpstreamExchange, deadline: NIODeadline, completion: @escaping (UpstreamExchangeResult) -> Void) {
-        let connection = UpstreamConnection(origin: exchange.origin) { [self] connection, available in
+        let connection = UpstreamConnection(origin: exchange.origin, turn: endOfTurn) { [self] connection, available in
             available ? keep(connection) : forget(connection)
         }
         let origin = exchange.origin
