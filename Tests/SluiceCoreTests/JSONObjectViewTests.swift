@@ -22,6 +22,25 @@ struct JSONObjectViewTests {
         #expect(try v.integer("big") == Int.max)
     }
 
+    @Test("a string's end, escapes and control bytes are found at every offset")
+    func stringsAtEveryOffset() throws {
+        let plain = "abcdefghijklmnopqrstuvwxyz0123456789é€"
+        for length in 0...plain.count {
+            let text = String(plain.prefix(length))
+            #expect(try view("{\"s\":\"\(text)\",\"t\":1}").string("s") == text, "length \(length)")
+            for offset in 0...length {
+                var escaped = text
+                escaped.insert(contentsOf: "\\\"", at: escaped.index(escaped.startIndex, offsetBy: offset))
+                var expected = text
+                expected.insert("\"", at: expected.index(expected.startIndex, offsetBy: offset))
+                #expect(try view("{\"s\":\"\(escaped)\"}").string("s") == expected, "escape at \(offset) of \(length)")
+                var control = text
+                control.insert("\u{1}", at: control.index(control.startIndex, offsetBy: offset))
+                #expect(throws: JSONSyntaxError.self, "control byte at \(offset) of \(length)") { try view("{\"s\":\"\(control)\"}") }
+            }
+        }
+    }
+
     @Test("absent and null members read as nil from every accessor")
     func absentAndNull() throws {
         let v = try view(Self.document)

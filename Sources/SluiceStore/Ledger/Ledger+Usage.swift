@@ -21,14 +21,18 @@ extension Ledger {
         guard !rows.isEmpty else { return [] }
         // In request-id order, so two writers with overlapping batches (a retry racing its
         // original on another connection) lock the same rows in the same order, never a cycle.
-        let ordered = rows.sorted { $0.requestID < $1.requestID }
+        // Usually already in order (request ids start with their time): then not copied.
+        let inOrder = zip(rows, rows.dropFirst()).allSatisfy { $0.requestID <= $1.requestID }
+        let ordered = inOrder ? rows : rows.sorted { $0.requestID < $1.requestID }
         return try await inLedgerTransaction { connection in
             let database = connection.database
             // Only rows new to the ledger are debited, so a retried batch never charges twice.
-            var inserted = Set<String>()
+            // Most batches are all new: then no set of their ids is needed.
+            var newIDs: [String] = []
+            newIDs.reserveCapacity(ordered.count)
             for chunk in stride(from: 0, to: ordered.count, by: Self.usageRowsPerStatement).map({ ordered[$0..<min($0 + Self.usageRowsPerStatement, ordered.count)] }) {
                 if let sqlite = connection.sqlite {
-                    inserted.formUnion(try await Self.insertUsageRows(chunk, on: sqlite))
+                    newIDs += try await Self.insertUsageRows(chunk, on: sqlite)
                 } else {
                     var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
                     for row in chunk {
@@ -39,7 +43,7 @@ extension Ledger {
                         ] as [any Encodable & Sendable])
                     }
                     for row in try await insert.ignoringConflicts(with: ["request_id"]).returning("request_id").all() {
-                        inserted.insert(try row.decode(column: "request_id", as: String.self))
+                        newIDs.append(try row.decode(column: "request_id", as: String.self))
                     }
                 }
                 let properties = chunk.flatMap { row in row.properties.sorted { $0.key < $1.key }.map { (row.requestID, $0.key, $0.value) } }
@@ -50,8 +54,10 @@ extension Ledger {
                 }
                 try await propertyInsert.ignoringConflicts(with: ["request_id", "name"]).run()
             }
+            let allNew = newIDs.count == ordered.count
+            let inserted = allNew ? [] : Set(newIDs)
             var costs: [String: Int64] = [:]
-            for row in rows where row.cost.value != 0 && inserted.contains(row.requestID) { costs[row.account, default: 0] += row.cost.value }
+            for row in rows where row.cost.value != 0 && (allNew || inserted.contains(row.requestID)) { costs[row.account, default: 0] += row.cost.value }
             var debits: [AccountDebit] = []
             // Accounts in name order, then their leases: the same lock order as `leaseCredits`.
             for (account, cost) in costs.sorted(by: { $0.key < $1.key }) {
