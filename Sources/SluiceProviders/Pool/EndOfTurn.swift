@@ -8,11 +8,13 @@ public protocol EndOfTurnWork: AnyObject {
 /// Runs the work registered during one turn of an event loop (the I/O events one `epoll_wait`
 /// returned) once that turn's events are all handled, in the order it was registered.
 ///
-/// The fast lane flushes its writes here rather than one by one: a provider's connection woken by
-/// each request as it is written preempts the gateway's loop on a shared core after almost every
-/// request and answers one request per wakeup; flushed together at the end of the turn, the
-/// requests of one turn are answered in one wakeup (docs/benchmarks.md, round 4). At one request
-/// per turn nothing waits longer. Lives on its event loop only (hence `@unchecked Sendable`).
+/// The pool flushes the provider requests of a turn here rather than one by one: a provider
+/// woken by each request as it is written preempts the gateway's loop on a shared core after
+/// almost every request and answers one request per wakeup; flushed together at the end of the
+/// turn, more of the turn's requests are answered per wakeup (docs/benchmarks.md, round 4). At one
+/// request per turn nothing waits longer. (Answers to callers are flushed at once: deferring them
+/// too gained nothing measurable and a caller would wait for the rest of the turn.) Lives on its
+/// event loop only (hence `@unchecked Sendable`).
 public final class EndOfTurn: @unchecked Sendable {
     public let eventLoop: any EventLoop
     private var pending: [any EndOfTurnWork] = []

@@ -21,8 +21,7 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     let maxIdlePerOrigin: Int
     /// For `https` origins; without it they fail to connect.
     let tls: NIOSSLContext?
-    /// Flushes the requests written during a turn of the loop together, and runs the fast
-    /// lane's work that may wait for the end of the turn.
+    /// Flushes the requests written during a turn of the loop together.
     public let endOfTurn: EndOfTurn
     /// Idle connections per origin, most recently used last. A class per origin, so taking and
     /// giving back a connection mutates it in place (through the dictionary's optional, the

@@ -16,7 +16,7 @@ import SluiceProviders
 /// `FastLaneHandler` still serving fast-lane calls from NIO's parts. Requests start at the first
 /// byte it holds, so the decoder always starts at a request's beginning. Lives on its channel's
 /// event loop only.
-final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, EndOfTurnWork, @unchecked Sendable {
+final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = NIOAny
@@ -39,13 +39,6 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var eventsHeld: [Any] = []
     /// Pipelined bytes held during a call before reading pauses.
     static let maxPendingBytes = 64 * 1024
-    private var context: ChannelHandlerContext?
-    private var channel: (any Channel)?
-    /// Answers written and not yet flushed: they are flushed at the end of the loop's turn
-    /// (`EndOfTurn`), then their calls are accounted for.
-    private var unflushed = false
-    private var toAccount: [(call: FastLane.Call, status: Int)] = []
-    private var registeredForEndOfTurn = false
 
     init(lane: FastLane) {
         self.lane = lane
@@ -54,12 +47,6 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func handlerAdded(context: ChannelHandlerContext) {
         pool = lane.gateway.upstreamPools.pool(for: context.eventLoop)
-        self.context = context
-        self.channel = context.channel
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -117,14 +104,10 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             if isActive {
                 context.write(wrapOutboundOut(Self.head(status, headers, allocator: context.channel.allocator)), promise: nil)
                 if answer.readableBytes > 0 { context.write(wrapOutboundOut(answer), promise: nil) }
-                unflushed = true
+                context.flush()
             }
             // After the answer went out: the caller need not wait for the row and the line.
-            if answered { toAccount.append((call, Int(status.code))) }
-            if !registeredForEndOfTurn, let pool {
-                registeredForEndOfTurn = true
-                pool.endOfTurn.register(self)
-            }
+            if answered { lane.account(call, status: Int(status.code)) }
         case .handOver(let handover):
             lane.gateway.metrics.fastLaneHandedOver.increment()
             guard isActive else {
@@ -146,27 +129,9 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         }
     }
 
-    /// Flushes this turn's answers, then accounts for their calls.
-    func endOfTurn() {
-        registeredForEndOfTurn = false
-        flushAnswers()
-        let calls = toAccount
-        toAccount.removeAll(keepingCapacity: true)
-        for (call, status) in calls { lane.account(call, status: status) }
-    }
-
-    /// Flushes the answers written so far: at the end of the turn, and before anything that
-    /// could close the connection (a closing channel drops what it was never asked to flush).
-    private func flushAnswers() {
-        guard unflushed else { return }
-        unflushed = false
-        if let context { context.flush() } else { channel?.flush() }
-    }
-
     /// Gives the connection to NIO's decoder from the request at the start of `pending` on, and
     /// leaves the pipeline.
     private func leave(context: ChannelHandlerContext, handover token: String? = nil) {
-        flushAnswers()
         leaving = true
         if let token, let next = try? context.pipeline.syncOperations.handler(type: FastLaneHandler.self) {
             next.expectHandover(token: token)
@@ -218,7 +183,6 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     /// is NIO's decoder's, which judges the partial request as it would without the fast lane.
     private func passEventsIfIdle(context: ChannelHandlerContext) {
         guard !eventsHeld.isEmpty, !callInFlight, !leaving else { return }
-        flushAnswers()
         if pending.readableBytes > 0 {
             leave(context: context)
             return
