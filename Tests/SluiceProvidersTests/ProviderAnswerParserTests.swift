@@ -122,6 +122,8 @@ struct ProviderAnswerParserTests {
         ("HTTP/1.1 200 OK\r\nName : x\r\n\r\n", "an invalid header name"),
         ("HTTP/1.1 200 OK\r\nA: 1\r\n folded\r\n\r\n", "a folded header line (obsolete line folding)"),
         ("HTTP/1.1 200 OK\r\nA: 1\r2\r\n\r\n", "a header value with a control character"),
+        ("HTTP/1.1 200 OK\r\nContent-Type: text/plain\u{1}\r\n\r\n", "a header value with a control character"),
+        ("HTTP/1.1 200 OK\r\nA: \u{7F}\r\n\r\n", "a header value with a control character"),
         ("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", "an invalid Content-Length"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n", "an invalid Content-Length"),
         ("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "differing Content-Length values"),
@@ -138,6 +140,9 @@ struct ProviderAnswerParserTests {
     func endless() {
         let long = "HTTP/1.1 200 OK\r\n" + String(repeating: "X-Filler: 0123456789\r\n", count: 4000)
         #expect(failure(long) == .malformed("a head longer than 80 KiB"))
+        // Also when its end comes in the same read.
+        #expect(failure(long + "\r\n") == .malformed("a head longer than 80 KiB"))
+        #expect(failure("HTTP/1.1 200 OK\r\nA:\t x \r\nContent-Length: 0\r\n\r\n") == nil)
         let chunkLine = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 5000)
         #expect(failure(chunkLine) == .malformed("a chunk-size line longer than 4096 bytes"))
     }

@@ -268,6 +268,43 @@ struct FastLaneEndToEndTests {
         }
     }
 
+    @Test("a caller that closes its side after a request and part of the next gets its answer, then the connection is closed")
+    func halfClosedMidRequest() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            let body = chatBody(content: "x mock.first_byte_ms=200")
+            let wire = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)POST /v1/chat"
+            let (text, closed) = try await RawHTTPConnection.halfClosing(port: gateway.port, sending: wire)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+            #expect(closed, "the connection was left open")
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 1)
+        }
+    }
+
+    @Test("requests pipelined behind a call are not sent on once the caller has left")
+    func pipelinedAfterReset() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway, preset: "dev")
+            var wire = ""
+            for _ in 0..<5 {
+                let body = chatBody(content: "x mock.first_byte_ms=300")
+                wire += "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            }
+            // Reset while the first is being answered.
+            _ = try await RawHTTPConnection.exchange(port: gateway.port, sending: wire, untilResponses: 0, quiet: .milliseconds(100),
+                                                     resetOnClose: true)
+            try await Task.sleep(for: .milliseconds(1500))
+            var rows: [UsageRow] = []
+            for _ in 0..<20 where rows.isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+                rows = try await gateway.ledger.recentUsage(limit: 10)
+            }
+            #expect(rows.count == 1)
+        }
+    }
+
     @Test("Expect: 100-continue is answered at once; a body announced as too long gets its 413 instead")
     func expectContinue() async throws {
         try await withGateway { gateway in

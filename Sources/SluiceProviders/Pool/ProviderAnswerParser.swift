@@ -134,6 +134,8 @@ struct ProviderAnswerParser {
             return nil
         }
         searchedHeadBytes = 0
+        // The end may have come in the same read as more than the limit.
+        if end > Self.maxHeadBytes { throw .malformed("a head longer than \(Self.maxHeadBytes / 1024) KiB") }
         let bytes = pending.readSlice(length: end)!
         var head = try bytes.withUnsafeReadableBytes { raw throws(Failure) in try Self.head(from: raw) }
         head.fields = bytes
@@ -186,7 +188,9 @@ struct ProviderAnswerParser {
             let name = line[line.startIndex..<colon]
             guard !name.isEmpty, name.allSatisfy(Self.isTokenByte) else { throw .malformed("an invalid header name") }
             let value = Self.trimmed(line[(colon + 1)...])
-            guard !value.contains(where: { $0 == 0 || $0 == UInt8(ascii: "\r") }) else { throw .malformed("a header value with a control character") }
+            guard value.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == UInt8(ascii: "\t") }) else {
+                throw .malformed("a header value with a control character")
+            }
             // Only the fields that frame the answer become text here; the rest stay bytes.
             switch name.count {
             case 12 where Self.equalsLowercased(name, "content-type"):

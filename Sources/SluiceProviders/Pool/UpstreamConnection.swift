@@ -17,6 +17,9 @@ final class UpstreamConnection: ChannelInboundHandler, EndOfTurnWork, @unchecked
         let reused: Bool
         let deadline: NIODeadline
         var answer: ProviderAnswerParser
+        /// Whether the request was flushed: an answer complete before then answers something
+        /// else (a provider's unsolicited 408, say), and the connection cannot be trusted.
+        var flushed = false
     }
 
     let origin: ProviderOrigin
@@ -57,6 +60,7 @@ final class UpstreamConnection: ChannelInboundHandler, EndOfTurnWork, @unchecked
 
     func endOfTurn() {
         channel?.flush()
+        pending?.flushed = true
     }
 
     /// The request line and header section of `exchange`. Its headers come from the
@@ -115,6 +119,13 @@ final class UpstreamConnection: ChannelInboundHandler, EndOfTurnWork, @unchecked
             return
         }
         guard let answer else { return }
+        guard pending!.flushed else {
+            // Not ours: our request was never sent, so a new connection may carry it.
+            let reused = pending!.reused
+            finish(.failed(.connection("\(origin.authority) answered before the request was sent")), stale: reused)
+            context.close(promise: nil)
+            return
+        }
         finish(.answered(UpstreamAnswerBytes(answer)), stale: false)
         if answer.keepAlive, context.channel.isActive {
             onAvailability(self, true)

@@ -34,6 +34,8 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var leaving = false
     private var isActive = true
     private var recentCaller: FastLane.RecentCaller?
+    /// How much of `pending` was searched for the end of a head that was not there yet.
+    private var headSearchedBytes: Int?
     /// User events (Hummingbird's quiesce at shutdown, the caller closing its side) that arrived
     /// during a request, passed on after it, in order.
     private var eventsHeld: [Any] = []
@@ -65,14 +67,27 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     /// Serves the requests at the start of `pending` until one is incomplete or a call starts.
     private func serveNext(context: ChannelHandlerContext) {
-        while !callInFlight, !leaving, pending.readableBytes > 0 {
+        // Events held during a call go on (or, with part of a request held, the connection goes
+        // to NIO's decoder) however this ends.
+        defer { passEventsIfIdle(context: context) }
+        while isActive, !callInFlight, !leaving, pending.readableBytes > 0 {
             if head == nil {
+                // A head arriving in small pieces is read again only once a piece ends a line.
+                if let searched = headSearchedBytes, !pending.readableBytesView.dropFirst(searched).contains(UInt8(ascii: "\n")),
+                   pending.readableBytes <= FastLaneRequestHead.maxHeadBytes {
+                    headSearchedBytes = pending.readableBytes
+                    return
+                }
                 switch FastLaneRequestHead.read(pending, maxBodyBytes: maxBodyBytes) {
-                case .incomplete: return
+                case .incomplete:
+                    headSearchedBytes = pending.readableBytes
+                    return
                 case .notForFastLane:
                     leave(context: context)
                     return
-                case .request(let read): head = read
+                case .request(let read):
+                    head = read
+                    headSearchedBytes = nil
                 }
             }
             guard let request = head, pending.readableBytes >= request.length else { return }
@@ -86,6 +101,12 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             }
             let requestBytes = pending.readSlice(length: request.length)!
             head = nil
+            if pending.readableBytes == 0 {
+                pending = ByteBuffer()
+            } else if pending.readerIndex >= Self.maxPendingBytes {
+                // What was served is not kept while pipelined bytes keep arriving.
+                pending.discardReadBytes()
+            }
             callInFlight = true
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             pool.send(exchange) { result in
@@ -93,7 +114,6 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                 handler.callFinished(call, result: result, request: requestBytes, context: context)
             }
         }
-        passEventsIfIdle(context: context)
     }
 
     private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, request: ByteBuffer, context: ChannelHandlerContext) {
@@ -194,6 +214,9 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
+        // Pipelined requests of a caller that left are not sent on.
+        pending = ByteBuffer()
+        head = nil
         context.fireChannelInactive()
     }
 

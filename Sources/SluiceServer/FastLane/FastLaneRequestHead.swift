@@ -36,6 +36,8 @@ struct FastLaneRequestHead {
 
     /// A head not complete within this many bytes is left to NIO's decoder and its limits.
     static let maxHeadBytes = 16 * 1024
+    /// Nor one with more fields than Hummingbird's decoder takes.
+    static let maxFields = 1000
 
     /// Each endpoint's request line.
     private static let requestLines: [(ProxyEndpoint, [UInt8])] = ProxyEndpoint.allCases.map { ($0, Array("POST \($0.path) HTTP/1.1\r\n".utf8)) }
@@ -59,6 +61,7 @@ struct FastLaneRequestHead {
         var authorization: String?
         var helicone = HeliconeHeaders()
         var contentLength: Int?
+        var fields = 0
         var index = lineEnd + 1
         while true {
             guard let newline = newline(in: window, from: index) else { return incomplete() }
@@ -66,6 +69,8 @@ struct FastLaneRequestHead {
             let line = window[index..<(newline - 1)]
             index = newline + 1
             if line.isEmpty { break }
+            fields += 1
+            guard fields <= maxFields else { return .notForFastLane }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return .notForFastLane }
             let name = line[line.startIndex..<colon]
             guard !name.isEmpty, name.allSatisfy(isTokenByte) else { return .notForFastLane }

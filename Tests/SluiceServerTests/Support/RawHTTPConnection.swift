@@ -42,6 +42,26 @@ enum RawHTTPConnection {
         return received.snapshot.text
     }
 
+    /// Sends `text`, then closes the sending side (the caller has nothing more to say) and
+    /// returns what arrived and whether the gateway closed the connection within `timeout`.
+    static func halfClosing(port: Int, sending text: String, timeout: Duration = .seconds(5)) async throws -> (text: String, closedByGateway: Bool) {
+        let received = Received()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(Collector(received: received)) }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: text))
+        try await channel.close(mode: .output)
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, channel.isActive {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let closed = !channel.isActive
+        try? await channel.close()
+        return (received.snapshot.text, closed)
+    }
+
     final class Received: Sendable {
         private let state = Mutex((text: "", lastArrival: ContinuousClock.now))
         func append(_ bytes: String) { state.withLock { $0 = ($0.text + bytes, .now) } }

@@ -121,5 +121,9 @@ struct FastLaneRequestHeadTests {
         #expect(!isNotForFastLane(Self.wire(["Content-Length: 10"]), maxBodyBytes: 10))
         let endless = "POST /v1/chat/completions HTTP/1.1\r\n" + String(repeating: "X-Filler: 0123456789\r\n", count: 1000)
         #expect(isNotForFastLane(endless))
+        // Hummingbird's decoder takes at most 1,000 fields.
+        let many = Array(repeating: "a: b", count: 998) + ["Content-Length: 2"]
+        #expect(!isNotForFastLane(Self.wire(many + ["b: c"], body: "{}")))
+        #expect(isNotForFastLane(Self.wire(many + ["b: c", "c: d"], body: "{}")))
     }
 }
