@@ -139,8 +139,7 @@ struct FastLaneEndToEndTests {
         try await withGateway { gateway in
             let key = try await Self.cachedKey(gateway)
             let body = chatBody(content: "x mock.status=503 mock.first_byte_ms=600")
-            let wire = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let wire = Self.wire(key: key, body: body)
             // Nothing comes back within 200 ms: the connection is reset with the attempt under way.
             let text = try await RawHTTPConnection.exchange(port: gateway.port, sending: wire, untilResponses: 0, quiet: .milliseconds(200),
                                                             resetOnClose: true)
@@ -202,8 +201,7 @@ struct FastLaneEndToEndTests {
             // Fast, general (a stream), fast, an error: four paths through one connection.
             let bodies = [chatBody(content: "one"), chatBody(content: "two", stream: true), chatBody(content: "three"), "{"]
             for body in bodies {
-                wire += "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                wire += Self.wire(key: key, body: body)
             }
             let text = try await RawHTTPConnection.exchange(port: gateway.port, sending: wire, untilResponses: 4)
             let statuses = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
@@ -222,8 +220,7 @@ struct FastLaneEndToEndTests {
         try await withGateway { gateway in
             let key = try await Self.cachedKey(gateway)
             let body = chatBody(content: "pieces")
-            let request = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+            let request = Self.wire(key: key, body: body)
             // Cut inside the request line, the headers, at the end of the head and in the body;
             // the second request's start comes with the end of the first.
             let bytes = Array((request + request).utf8)
@@ -249,12 +246,10 @@ struct FastLaneEndToEndTests {
             var wire = ""
             for content in ["one", failOnce, "three", "four"] {
                 let body = chatBody(content: content)
-                wire += "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                wire += Self.wire(key: key, body: body)
             }
             let last = chatBody(content: "five")
-            let fifth = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                + "Content-Type: application/json\r\nContent-Length: \(last.utf8.count)\r\n\r\n\(last)"
+            let fifth = Self.wire(key: key, body: last)
             // The fifth comes once the four are answered.
             let text = try await RawHTTPConnection.exchange(port: gateway.port, sendingPieces: [wire, fifth], pause: .seconds(2), untilResponses: 5)
             let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
@@ -273,8 +268,7 @@ struct FastLaneEndToEndTests {
         try await withGateway { gateway in
             let key = try await Self.cachedKey(gateway)
             let body = chatBody(content: "x mock.first_byte_ms=200")
-            let wire = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)POST /v1/chat"
+            let wire = Self.wire(key: key, body: body) + "POST /v1/chat"
             let (text, closed) = try await RawHTTPConnection.halfClosing(port: gateway.port, sending: wire)
             #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
             #expect(closed, "the connection was left open")
@@ -289,8 +283,7 @@ struct FastLaneEndToEndTests {
             var wire = ""
             for _ in 0..<5 {
                 let body = chatBody(content: "x mock.first_byte_ms=300")
-                wire += "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
-                wire += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                wire += Self.wire(key: key, body: body)
             }
             // Reset while the first is being answered.
             _ = try await RawHTTPConnection.exchange(port: gateway.port, sending: wire, untilResponses: 0, quiet: .milliseconds(100),
@@ -366,6 +359,12 @@ struct FastLaneEndToEndTests {
     /// A new key, already in the gateway's key cache (the fast lane never waits on the ledger; a
     /// key it does not know yet goes to the general path): `GET /v1/models` authenticates it
     /// without counting against a limit or writing a usage row.
+    /// A chat completion request as its bytes, for the raw connection.
+    static func wire(key: String, body: String) -> String {
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\n"
+            + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+    }
+
     static func cachedKey(_ gateway: TestGateway, preset: String = "demo") async throws -> String {
         let (key, _) = try await gateway.makeKey(preset: preset)
         let models = try await gateway.send("/v1/models", method: .GET, key: key)

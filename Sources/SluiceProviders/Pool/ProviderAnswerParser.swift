@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SluiceCore
 
 /// Reads one provider answer (HTTP/1.x) from its connection's bytes as they arrive: the status
 /// line, the header fields, and a body framed by `Content-Length`, by chunked transfer coding, or
@@ -150,7 +151,7 @@ struct ProviderAnswerParser {
             var headers = HTTPHeaders()
             while let line = lines.next(), !line.isEmpty, let colon = line.firstIndex(of: UInt8(ascii: ":")) {
                 headers.add(name: String(decoding: line[line.startIndex..<colon], as: UTF8.self),
-                            value: String(decoding: trimmed(line[(colon + 1)...]), as: UTF8.self))
+                            value: String(decoding: HTTPFieldBytes.trimmed(line[(colon + 1)...]), as: UTF8.self))
             }
             return headers
         }
@@ -186,19 +187,19 @@ struct ProviderAnswerParser {
             }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .malformed("a header line without a colon") }
             let name = line[line.startIndex..<colon]
-            guard !name.isEmpty, name.allSatisfy(Self.isTokenByte) else { throw .malformed("an invalid header name") }
-            let value = Self.trimmed(line[(colon + 1)...])
+            guard !name.isEmpty, name.allSatisfy(HTTPFieldBytes.isTokenByte) else { throw .malformed("an invalid header name") }
+            let value = HTTPFieldBytes.trimmed(line[(colon + 1)...])
             guard value.allSatisfy({ $0 >= 0x20 && $0 != 0x7F || $0 == UInt8(ascii: "\t") }) else {
                 throw .malformed("a header value with a control character")
             }
             // Only the fields that frame the answer become text here; the rest stay bytes.
             switch name.count {
-            case 12 where Self.equalsLowercased(name, "content-type"):
+            case 12 where HTTPFieldBytes.equalsIgnoringCase(name, "content-type"):
                 if contentType == nil { contentType = String(decoding: value, as: UTF8.self) }
-            case 14 where Self.equalsLowercased(name, "content-length"):
+            case 14 where HTTPFieldBytes.equalsIgnoringCase(name, "content-length"):
                 // A list of equal lengths ("42, 42") is one length.
                 for item in value.split(separator: UInt8(ascii: ",")) {
-                    let digits = Self.trimmed(item)
+                    let digits = HTTPFieldBytes.trimmed(item)
                     guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                         throw .malformed("an invalid Content-Length")
                     }
@@ -206,9 +207,9 @@ struct ProviderAnswerParser {
                     guard contentLength == nil || contentLength == length else { throw .malformed("differing Content-Length values") }
                     contentLength = length
                 }
-            case 17 where Self.equalsLowercased(name, "transfer-encoding"):
+            case 17 where HTTPFieldBytes.equalsIgnoringCase(name, "transfer-encoding"):
                 transferCodings += String(decoding: value, as: UTF8.self).split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
-            case 10 where Self.equalsLowercased(name, "connection"):
+            case 10 where HTTPFieldBytes.equalsIgnoringCase(name, "connection"):
                 for option in String(decoding: value, as: UTF8.self).split(separator: ",") {
                     switch option.trimmingSpaces.lowercased() {
                     case "close": connectionClose = true
@@ -349,31 +350,6 @@ struct ProviderAnswerParser {
             defer { index = newline + 1 }
             return raw[index..<end]
         }
-    }
-
-    /// RFC 9110 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
-    }
-
-    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var start = bytes.startIndex
-        var end = bytes.endIndex
-        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        return bytes[start..<end]
-    }
-
-    /// Whether `bytes` spell `lowercase` in any case (`lowercase` is ASCII lowercase).
-    private static func equalsLowercased(_ bytes: Slice<UnsafeRawBufferPointer>, _ lowercase: StaticString) -> Bool {
-        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
-        let expected = UnsafeRawBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
-        return zip(bytes, expected).allSatisfy { byte, lower in byte | 0x20 == lower || byte == lower }
     }
 }
 

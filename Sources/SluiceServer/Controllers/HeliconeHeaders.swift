@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOHTTP1
+import SluiceCore
 
 /// The request headers the limit decisions read — `Helicone-User-Id`, `Helicone-RateLimit-Policy`
 /// and `Helicone-Property-*` — taken once from whichever head the request came in: Hummingbird's
@@ -57,7 +58,7 @@ struct HeliconeHeaders: Equatable {
         return name.withUTF8 { bytes in
             guard bytes.count > 9, matches(bytes, at: 0, "helicone-"),
                   // NIO's parser takes any byte sequence as a name; HTTPFields (the general path) takes tokens only.
-                  bytes.allSatisfy(isTokenByte)
+                  bytes.allSatisfy(HTTPFieldBytes.isTokenByte)
             else { return .other }
             if bytes.count == 16, matches(bytes, at: 9, "user-id") { return .userID }
             if bytes.count == 25, matches(bytes, at: 9, "ratelimit-policy") { return .policy }
@@ -76,16 +77,5 @@ struct HeliconeHeaders: Equatable {
         let literal = lowercase.utf8Start
         for index in 0..<count where bytes[offset + index] | 0x20 != literal[index] { return false }
         return true
-    }
-
-    /// RFC 9110 `tchar`: what a field name is made of.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
-        default: false
-        }
     }
 }

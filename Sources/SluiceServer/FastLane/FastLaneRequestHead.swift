@@ -73,26 +73,28 @@ struct FastLaneRequestHead {
             guard fields <= maxFields else { return .notForFastLane }
             guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return .notForFastLane }
             let name = line[line.startIndex..<colon]
-            guard !name.isEmpty, name.allSatisfy(isTokenByte) else { return .notForFastLane }
-            let value = trimmed(line[(colon + 1)...])
+            guard !name.isEmpty, name.allSatisfy(HTTPFieldBytes.isTokenByte) else { return .notForFastLane }
+            let value = HTTPFieldBytes.trimmed(line[(colon + 1)...])
             // Visible ASCII, spaces and tabs: how other bytes become text is the decoder's to say.
             guard value.allSatisfy({ $0 >= 0x20 && $0 < 0x7F || $0 == UInt8(ascii: "\t") }) else { return .notForFastLane }
             switch name.count {
-            case 14 where equals(name, "content-length"):
+            case 14 where HTTPFieldBytes.equalsIgnoringCase(name, "content-length"):
                 guard contentLength == nil, (1...18).contains(value.count), value.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                     return .notForFastLane
                 }
                 contentLength = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-            case 13 where equals(name, "authorization"):
+            case 13 where HTTPFieldBytes.equalsIgnoringCase(name, "authorization"):
                 guard authorization == nil else { return .notForFastLane }
                 authorization = String(decoding: value, as: UTF8.self)
-            case 10 where equals(name, "connection"):
-                guard equals(value, "keep-alive") else { return .notForFastLane }
-            case 17 where equals(name, "transfer-encoding"), 6 where equals(name, "expect"), 7 where equals(name, "upgrade"),
-                 25 where equals(name, "sluice-fast-lane-handover"):
+            case 10 where HTTPFieldBytes.equalsIgnoringCase(name, "connection"):
+                guard HTTPFieldBytes.equalsIgnoringCase(value, "keep-alive") else { return .notForFastLane }
+            case 17 where HTTPFieldBytes.equalsIgnoringCase(name, "transfer-encoding"),
+                 6 where HTTPFieldBytes.equalsIgnoringCase(name, "expect"),
+                 7 where HTTPFieldBytes.equalsIgnoringCase(name, "upgrade"),
+                 25 where HTTPFieldBytes.equalsIgnoringCase(name, "sluice-fast-lane-handover"):
                 return .notForFastLane
             default:
-                if name.count > 9, equals(name.prefix(9), "helicone-") {
+                if name.count > 9, HTTPFieldBytes.equalsIgnoringCase(name.prefix(9), "helicone-") {
                     helicone.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
                 }
             }
@@ -107,34 +109,5 @@ struct FastLaneRequestHead {
     private static func newline(in raw: UnsafeRawBufferPointer, from start: Int) -> Int? {
         guard start < raw.count, let base = raw.baseAddress, let found = memchr(base + start, 0x0A, raw.count - start) else { return nil }
         return UnsafeRawPointer(found) - base
-    }
-
-    /// RFC 9110 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): true
-        default: "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
-    }
-
-    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var start = bytes.startIndex
-        var end = bytes.endIndex
-        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
-        while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        return bytes[start..<end]
-    }
-
-    /// Whether `bytes` spell the lowercase ASCII `literal` in any case.
-    private static func equals(_ bytes: Slice<UnsafeRawBufferPointer>, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        var index = 0
-        for byte in bytes {
-            let expected = literal.utf8Start[index]
-            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            guard lowered == expected else { return false }
-            index += 1
-        }
-        return true
     }
 }
