@@ -233,10 +233,21 @@ struct FastLane: Sendable {
         log(call, status: status)
     }
 
+    /// Registers `handover` for the general path and returns its token; nil when the caller has
+    /// left (`callerActive` false): then it is abandoned. Counted either way.
+    func register(_ handover: FastLaneHandover, callerActive: Bool) -> String? {
+        gateway.metrics.fastLaneHandedOver.increment()
+        guard callerActive else {
+            abandon(handover)
+            return nil
+        }
+        return gateway.handovers.register(handover, nowMs: gateway.clock.nowMs())
+    }
+
     /// A handover nobody will take up: the caller left while the first attempt was failing.
     /// Nothing more is tried; the limits are settled as unused and the usage row says what
     /// happened, as the general path's row for a request whose caller left would.
-    func abandon(_ handover: FastLaneHandover) {
+    private func abandon(_ handover: FastLaneHandover) {
         var usage = handover.admitted.usage
         handover.admitted.ticket.settleInMemory(tokens: 0, cost: .zero, counters: counters)
         usage.fail(handover.callerError ?? GatewayError(status: 502, code: .upstreamError,

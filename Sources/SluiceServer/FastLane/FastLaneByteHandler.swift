@@ -129,13 +129,8 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
             // After the answer went out: the caller need not wait for the row and the line.
             if answered { lane.account(call, status: Int(status.code)) }
         case .handOver(let handover):
-            lane.gateway.metrics.fastLaneHandedOver.increment()
-            guard isActive else {
-                lane.abandon(handover)
-                break
-            }
+            guard let token = lane.register(handover, callerActive: isActive) else { break }
             // The request goes to NIO's decoder again, its token to the handler after it.
-            let token = lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs())
             var replay = request
             replay.writeBuffer(&pending)
             pending = replay

@@ -193,13 +193,9 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
             // After the answer went out: the caller need not wait for the row and the line.
             if answered { lane.account(call, status: Int(status.code)) }
         case .handOver(let handover):
-            lane.gateway.metrics.fastLaneHandedOver.increment()
-            guard isActive else {
-                lane.abandon(handover)
-                break
-            }
+            guard let token = lane.register(handover, callerActive: isActive) else { break }
             var head = head
-            head.headers.add(name: FastLane.handoverHeader, value: lane.gateway.handovers.register(handover, nowMs: lane.gateway.clock.nowMs()))
+            head.headers.add(name: FastLane.handoverHeader, value: token)
             replay(head, body: body, trailers: nil, context: context)
         }
         resumeAfterCall(context: context)
