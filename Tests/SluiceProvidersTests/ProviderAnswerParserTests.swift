@@ -101,6 +101,32 @@ struct ProviderAnswerParserTests {
         #expect(both.keepAlive == false)
         // A list of equal lengths is one length.
         #expect(String(buffer: try answer("HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\n{}").body) == "{}")
+        // Connection options are list items, in any case, with empty items and spaces around them.
+        #expect(try answer("HTTP/1.1 200 OK\r\nConnection: ,, upgrade ,\tCLOSE\r\nContent-Length: 0\r\n\r\n").keepAlive == false)
+        #expect(try answer("HTTP/1.1 200 OK\r\nConnection: closed, xclose\r\nContent-Length: 0\r\n\r\n").keepAlive)
+        #expect(try answer("HTTP/1.0 200 OK\r\nConnection: te,keep-alive\r\nContent-Length: 0\r\n\r\n").keepAlive)
+        #expect(try answer("HTTP/1.0 200 OK\r\nConnection: keep-alives\r\nContent-Length: 0\r\n\r\n").keepAlive == false)
+    }
+
+    @Test("the last transfer coding decides the framing, across fields; an empty Transfer-Encoding names none")
+    func transferCodings() throws {
+        let chunkedLast = try answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: , Chunked ,\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+        #expect(String(buffer: chunkedLast.body) == "{}")
+        #expect(chunkedLast.keepAlive)
+        // Not chunked last: the body runs to the end of the connection.
+        #expect(try parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n2\r\n"]).get() == nil)
+        let untilClose = try #require(try parse(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nab"], end: true).get()).0
+        #expect(String(buffer: untilClose.body) == "ab")
+        // Only empty items: no coding, so Content-Length frames the body.
+        #expect(String(buffer: try answer("HTTP/1.1 200 OK\r\nTransfer-Encoding: ,\r\nContent-Length: 2\r\n\r\n{}").body) == "{}")
+    }
+
+    @Test("Content-Type is its value as sent, the usual ones and any other")
+    func contentTypes() throws {
+        for value in ["application/json", "application/json; charset=utf-8", "text/event-stream", "application/json; charset=UTF-8",
+                      "application/jsonx", "text/plain"] {
+            #expect(try answer("HTTP/1.1 200 OK\r\nContent-Type: \(value)\r\nContent-Length: 0\r\n\r\n").contentType == value)
+        }
     }
 
     @Test("a body over the limit fails as too large, however it is framed")

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The byte rules of HTTP/1.1 header fields (RFC 9110 §5) that the readers of raw heads share:
 /// the fast lane's request heads, the upstream pool's answers and the `Helicone-*` headers.
 public enum HTTPFieldBytes {
@@ -36,5 +42,27 @@ public enum HTTPFieldBytes {
             index += 1
         }
         return true
+    }
+
+    /// The index of the first line feed in `raw` at or after `start` (`memchr`: the generic
+    /// search was most of the time spent reading a head).
+    @inlinable
+    public static func newline(in raw: UnsafeRawBufferPointer, from start: Int) -> Int? {
+        guard start < raw.count, let base = raw.baseAddress, let found = memchr(base + start, 0x0A, raw.count - start) else { return nil }
+        return UnsafeRawPointer(found) - base
+    }
+
+    /// Calls `body` with each item of a comma-separated field value (`a, b,,c`), trimmed,
+    /// empty items skipped.
+    @inlinable
+    public static func forEachListItem(_ value: Slice<UnsafeRawBufferPointer>, _ body: (Slice<UnsafeRawBufferPointer>) -> Void) {
+        var start = value.startIndex
+        while start <= value.endIndex {
+            var end = start
+            while end < value.endIndex, value[end] != UInt8(ascii: ",") { end += 1 }
+            let item = trimmed(value[start..<end])
+            if !item.isEmpty { body(item) }
+            start = end + 1
+        }
     }
 }

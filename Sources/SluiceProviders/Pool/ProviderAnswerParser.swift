@@ -161,8 +161,7 @@ struct ProviderAnswerParser {
     private static func endOfHead(in buffer: ByteBuffer, from start: Int) -> Int? {
         buffer.withUnsafeReadableBytes { raw in
             var index = start
-            while index < raw.count {
-                guard let newline = raw[index...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            while let newline = HTTPFieldBytes.newline(in: raw, from: index) {
                 // An empty line: "\n\n" or "\n\r\n".
                 if newline + 1 < raw.count, raw[newline + 1] == UInt8(ascii: "\n") { return newline + 2 }
                 if newline + 2 < raw.count, raw[newline + 1] == UInt8(ascii: "\r"), raw[newline + 2] == UInt8(ascii: "\n") { return newline + 3 }
@@ -178,7 +177,8 @@ struct ProviderAnswerParser {
         let (version11, status) = try Self.statusLine(statusLine)
         var contentType: String?
         var contentLength: Int?
-        var transferCodings: [Substring] = []
+        /// Transfer codings were sent, and whether the last one named was `chunked`.
+        var transferCodings: (any: Bool, lastChunked: Bool) = (false, false)
         var connectionClose = false
         var connectionKeepAlive = false
         while let line = lines.next(), !line.isEmpty {
@@ -195,7 +195,7 @@ struct ProviderAnswerParser {
             // Only the fields that frame the answer become text here; the rest stay bytes.
             switch name.count {
             case 12 where HTTPFieldBytes.equalsIgnoringCase(name, "content-type"):
-                if contentType == nil { contentType = String(decoding: value, as: UTF8.self) }
+                if contentType == nil { contentType = Self.text(value) }
             case 14 where HTTPFieldBytes.equalsIgnoringCase(name, "content-length"):
                 // A list of equal lengths ("42, 42") is one length.
                 for item in value.split(separator: UInt8(ascii: ",")) {
@@ -208,14 +208,13 @@ struct ProviderAnswerParser {
                     contentLength = length
                 }
             case 17 where HTTPFieldBytes.equalsIgnoringCase(name, "transfer-encoding"):
-                transferCodings += String(decoding: value, as: UTF8.self).split(separator: ",").map { $0.trimmingSpaces }.filter { !$0.isEmpty }
+                HTTPFieldBytes.forEachListItem(value) { coding in
+                    transferCodings = (true, HTTPFieldBytes.equalsIgnoringCase(coding, "chunked"))
+                }
             case 10 where HTTPFieldBytes.equalsIgnoringCase(name, "connection"):
-                for option in String(decoding: value, as: UTF8.self).split(separator: ",") {
-                    switch option.trimmingSpaces.lowercased() {
-                    case "close": connectionClose = true
-                    case "keep-alive": connectionKeepAlive = true
-                    default: break
-                    }
+                HTTPFieldBytes.forEachListItem(value) { option in
+                    if HTTPFieldBytes.equalsIgnoringCase(option, "close") { connectionClose = true }
+                    if HTTPFieldBytes.equalsIgnoringCase(option, "keep-alive") { connectionKeepAlive = true }
                 }
             default:
                 break
@@ -225,10 +224,10 @@ struct ProviderAnswerParser {
         let framing: Framing
         if status < 200 || status == 204 || status == 304 {
             framing = .none
-        } else if !transferCodings.isEmpty {
+        } else if transferCodings.any {
             // RFC 9112 §6.3: Transfer-Encoding overrides Content-Length, and a body not chunked
             // last runs to the end of the connection. Either way the sender is suspect: not reused.
-            if transferCodings.last!.lowercased() == "chunked" {
+            if transferCodings.lastChunked {
                 framing = .chunked
                 if contentLength != nil { keepAlive = false }
             } else {
@@ -241,6 +240,14 @@ struct ProviderAnswerParser {
         }
         if framing == .untilClose { keepAlive = false }
         return Head(status: status, fields: ByteBuffer(), contentType: contentType, keepAlive: keepAlive, framing: framing)
+    }
+
+    /// A header value as text; the usual content types without building a string.
+    private static func text(_ value: Slice<UnsafeRawBufferPointer>) -> String {
+        if value.elementsEqual("application/json".utf8) { return "application/json" }
+        if value.elementsEqual("application/json; charset=utf-8".utf8) { return "application/json; charset=utf-8" }
+        if value.elementsEqual("text/event-stream".utf8) { return "text/event-stream" }
+        return String(decoding: value, as: UTF8.self)
     }
 
     /// "HTTP/1.1 200 OK": the version (1.1 or 1.0) and the status code.
@@ -296,7 +303,7 @@ struct ProviderAnswerParser {
 
     /// The next line of `pending` without its line end, consumed; nil until it is all here.
     private mutating func takeLine(limit: Int, what: String) throws(Failure) -> ByteBuffer? {
-        let newline = pending.withUnsafeReadableBytes { $0.firstIndex(of: UInt8(ascii: "\n")) }
+        let newline = pending.withUnsafeReadableBytes { HTTPFieldBytes.newline(in: $0, from: 0) }
         guard let newline else {
             if pending.readableBytes > limit { throw .malformed("\(what) longer than \(limit) bytes") }
             return nil
@@ -344,20 +351,11 @@ struct ProviderAnswerParser {
         init(_ raw: UnsafeRawBufferPointer) { self.raw = raw }
 
         mutating func next() -> Slice<UnsafeRawBufferPointer>? {
-            guard index < raw.count, let newline = raw[index...].firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            guard let newline = HTTPFieldBytes.newline(in: raw, from: index) else { return nil }
             var end = newline
             if end > index, raw[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             defer { index = newline + 1 }
             return raw[index..<end]
         }
-    }
-}
-
-private extension Substring {
-    var trimmingSpaces: Substring {
-        var text = self[...]
-        while let first = text.first, first == " " || first == "\t" { text = text.dropFirst() }
-        while let last = text.last, last == " " || last == "\t" { text = text.dropLast() }
-        return text
     }
 }

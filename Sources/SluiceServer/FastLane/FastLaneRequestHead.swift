@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 import SluiceCore
 
@@ -51,7 +46,7 @@ struct FastLaneRequestHead {
         let window = raw.count > maxHeadBytes ? UnsafeRawBufferPointer(rebasing: raw[..<maxHeadBytes]) : raw
         func incomplete() -> Reading { raw.count > maxHeadBytes ? .notForFastLane : .incomplete }
 
-        guard let lineEnd = newline(in: window, from: 0) else {
+        guard let lineEnd = HTTPFieldBytes.newline(in: window, from: 0) else {
             // Anything but a POST is somebody else's as soon as that shows.
             return "POST /".utf8.starts(with: window) || window.starts(with: "POST /".utf8) ? incomplete() : .notForFastLane
         }
@@ -64,7 +59,7 @@ struct FastLaneRequestHead {
         var fields = 0
         var index = lineEnd + 1
         while true {
-            guard let newline = newline(in: window, from: index) else { return incomplete() }
+            guard let newline = HTTPFieldBytes.newline(in: window, from: index) else { return incomplete() }
             guard newline > index, window[newline - 1] == UInt8(ascii: "\r") else { return .notForFastLane }
             let line = window[index..<(newline - 1)]
             index = newline + 1
@@ -102,12 +97,5 @@ struct FastLaneRequestHead {
         guard let contentLength, contentLength <= maxBodyBytes else { return .notForFastLane }
         return .request(FastLaneRequestHead(endpoint: endpoint, authorization: authorization, helicone: helicone, headLength: index,
                                             contentLength: contentLength))
-    }
-
-    /// The index of the first line feed in `raw` at or after `start` (`memchr`: the generic
-    /// search was most of the time spent reading a head).
-    private static func newline(in raw: UnsafeRawBufferPointer, from start: Int) -> Int? {
-        guard start < raw.count, let base = raw.baseAddress, let found = memchr(base + start, 0x0A, raw.count - start) else { return nil }
-        return UnsafeRawPointer(found) - base
     }
 }
