@@ -53,7 +53,7 @@ final class UpstreamConnection: ChannelInboundHandler, EndOfTurnWork, @unchecked
         }
         idleSince = nil
         pending = Pending(completion: completion, reused: reused, deadline: deadline, answer: ProviderAnswerParser(maxAnswerBytes: exchange.maxAnswerBytes))
-        channel.write(Self.requestHead(exchange, allocator: channel.allocator), promise: nil)
+        channel.write(exchange.head, promise: nil)
         channel.write(exchange.body, promise: nil)
         turn.register(self)
     }
@@ -61,25 +61,6 @@ final class UpstreamConnection: ChannelInboundHandler, EndOfTurnWork, @unchecked
     func endOfTurn() {
         channel?.flush()
         pending?.flushed = true
-    }
-
-    /// The request line and header section of `exchange`. Its headers come from the
-    /// configuration (checked at start) and the gateway, so they are written as they are.
-    static func requestHead(_ exchange: UpstreamExchange, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var size = exchange.target.utf8.count + 18
-        for (name, value) in exchange.headers { size += name.utf8.count + value.utf8.count + 4 }
-        var head = allocator.buffer(capacity: size)
-        head.writeStaticString("POST ")
-        head.writeString(exchange.target)
-        head.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in exchange.headers {
-            head.writeString(name)
-            head.writeStaticString(": ")
-            head.writeString(value)
-            head.writeStaticString("\r\n")
-        }
-        head.writeStaticString("\r\n")
-        return head
     }
 
     /// The pool's sweep (one repeating timer per pool instead of timers per exchange): fails the

@@ -4,29 +4,31 @@ import NIOHTTP1
 /// One request for `UpstreamConnectionPool`: everything but the connection.
 public struct UpstreamExchange: Sendable {
     public let origin: ProviderOrigin
-    /// Path and query, e.g. `/v1/chat/completions`.
-    public let target: String
-    /// The request's headers, with the `Host` and `Content-Length` the initializer adds: built
-    /// whole here, so sending (or sending again) adds nothing and copies nothing.
-    public let headers: HTTPHeaders
+    /// The request line and header section, `Host` and `Content-Length` included: built whole
+    /// here, so sending (or sending again) adds nothing and copies nothing.
+    let head: ByteBuffer
     public let body: ByteBuffer
     /// Bounds the whole exchange, from taking a connection to the last body byte.
     public let timeout: TimeAmount
     /// A longer answer fails the exchange (the connection is closed).
     public let maxAnswerBytes: Int
 
-    /// `headers` are the request's own; given uniquely (`consume`) with room for two more
-    /// (`reserveCapacity`), they are completed in place.
-    public init(origin: ProviderOrigin, target: String, headers: consuming HTTPHeaders, body: ByteBuffer, timeout: TimeAmount,
-                maxAnswerBytes: Int) {
-        headers.add(name: "Host", value: origin.authority)
-        headers.add(name: "Content-Length", value: String(body.readableBytes))
+    /// A call whose constant head was prepared (`ProviderRequestHead`), with the call's own
+    /// `fields` added.
+    public init(origin: ProviderOrigin, head: ProviderRequestHead, adding fields: KeyValuePairs<String, String>, body: ByteBuffer,
+                timeout: TimeAmount, maxAnswerBytes: Int) {
         self.origin = origin
-        self.target = target
-        self.headers = headers
+        self.head = head.complete(adding: fields, bodyLength: body.readableBytes)
         self.body = body
         self.timeout = timeout
         self.maxAnswerBytes = maxAnswerBytes
+    }
+
+    /// A `POST` of `body` to `target` (path and query, e.g. `/v1/chat/completions`) with
+    /// `headers`; `Host` and `Content-Length` are added.
+    public init(origin: ProviderOrigin, target: String, headers: HTTPHeaders, body: ByteBuffer, timeout: TimeAmount, maxAnswerBytes: Int) {
+        self.init(origin: origin, head: ProviderRequestHead(origin: origin, target: target, headers: headers), adding: [:], body: body,
+                  timeout: timeout, maxAnswerBytes: maxAnswerBytes)
     }
 }
 

@@ -85,7 +85,7 @@ extension ProxyController {
             return fields
         }
 
-        func add(to headers: inout HTTPHeaders) {
+        func add(to headers: inout some AnswerFields) {
             headers.add(name: HTTPField.Name.servedModel.rawName, value: model)
             headers.add(name: HTTPField.Name.attempts.rawName, value: String(attempts))
             if let fallbackFrom { headers.add(name: HTTPField.Name.fallbackFrom.rawName, value: fallbackFrom) }

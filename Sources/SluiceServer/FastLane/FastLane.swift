@@ -31,8 +31,11 @@ struct FastLane: Sendable {
             // Without a TLS context (it failed to load at start) https providers are the general path's.
             guard let origin = ProviderOrigin(baseURL: provider.baseURL), gateway.upstreamPools.canReach(origin) else { continue }
             let target = UpstreamTarget(providerName: name, provider: provider, apiKey: gateway.providerSecrets[name], model: "")
-            let paths = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map { ($0, ProviderOrigin.requestTarget(of: target.url(for: $0.rawValue))) })
-            routes[name] = Route(origin: origin, paths: paths, headers: target.baseRequestHeaders)
+            let headers = target.baseRequestHeaders
+            let heads = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map {
+                ($0, ProviderRequestHead(origin: origin, target: ProviderOrigin.requestTarget(of: target.url(for: $0.rawValue)), headers: headers))
+            })
+            routes[name] = Route(origin: origin, heads: heads)
         }
         guard !routes.isEmpty else { return nil }
         self.controller = ProxyController(gateway: gateway)
@@ -43,12 +46,11 @@ struct FastLane: Sendable {
 
     var gateway: Gateway { controller.gateway }
 
-    /// How the fast lane calls one provider, worked out once: where, the request
-    /// target of each endpoint, and the headers every call carries.
+    /// How the fast lane calls one provider, worked out once: where, and the head of a call to
+    /// each endpoint, but for what each call adds.
     struct Route: Sendable {
         let origin: ProviderOrigin
-        let paths: [ProxyEndpoint: String]
-        let headers: HTTPHeaders
+        let heads: [ProxyEndpoint: ProviderRequestHead]
     }
 
     /// A call under way: admitted, its first attempt sent. A class: it is captured by the
@@ -75,10 +77,10 @@ struct FastLane: Sendable {
         }
     }
 
-    /// How a call ends: an answer to write (then, for a provider's answer, `account` for it),
-    /// or the general path's turn.
-    enum Outcome {
-        case respond(HTTPResponseStatus, HTTPHeaders, ByteBuffer, answered: Bool)
+    /// How a call ends: an answer to write, its head's fields in `Head` (then, for a provider's
+    /// answer, `account` for it), or the general path's turn.
+    enum Outcome<Head: AnswerFields> {
+        case respond(HTTPResponseStatus, Head, ByteBuffer, answered: Bool)
         case handOver(FastLaneHandover)
     }
 
@@ -156,7 +158,7 @@ struct FastLane: Sendable {
         let cooldowns = gateway.cooldowns.withLock { $0 }
         guard case .attempt(let deployment) = loop.next(nowMs: gateway.clock.nowMs(), cooldowns: cooldowns, random: &random) else { return nil }
         let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
-        guard let target = gateway.target(for: configured), let route = routes[configured.provider], let path = route.paths[endpoint] else { return nil }
+        guard let target = gateway.target(for: configured), let route = routes[configured.provider], let head = route.heads[endpoint] else { return nil }
         guard let (ticket, states) = controller.admitInMemory(body, plan: plan, caller: caller, headerPolicies: headerPolicies,
                                                               segments: segments, counters: counters)
         else { return nil }
@@ -169,11 +171,9 @@ struct FastLane: Sendable {
         usage.row.attempts = loop.attempts
         let trace = RequestTrace(.init(requestID: requestID, keyID: caller.key.id, model: body.model, attempts: loop.attempts))
         let admitted = AdmittedRequest(body: body, plan: plan, ticket: ticket, states: states, headerPolicies: headerPolicies, usage: usage)
-        var upstreamHeaders = route.headers
-        upstreamHeaders.reserveCapacity(route.headers.count + 3)  // this, then Host and Content-Length
-        upstreamHeaders.add(name: "X-Request-Id", value: requestID)
         let exchange = UpstreamExchange(
-            origin: route.origin, target: path, headers: consume upstreamHeaders, body: body.editedUpstreamBody(providerModel: target.model).map { ByteBuffer(bytes: $0) } ?? bytes,
+            origin: route.origin, head: head, adding: ["X-Request-Id": requestID],
+            body: body.editedUpstreamBody(providerModel: target.model).map { ByteBuffer(bytes: $0) } ?? bytes,
             timeout: .seconds(Int64(gateway.config.retry.attemptTimeoutSeconds)), maxAnswerBytes: ProxyController.maxAnswerBytes)
         let call = Call(admitted: admitted, loop: loop, deployment: deployment, target: target, trace: trace,
                         path: endpoint.path, started: started)
@@ -184,14 +184,15 @@ struct FastLane: Sendable {
     /// limits and credits settled to it, as the general path does before answering) and returned
     /// to write, then `account(_:status:)` records and logs it; anything else is the retry
     /// loop's next step, on the general path.
-    func finish(_ call: Call, result: UpstreamExchangeResult) -> Outcome {
+    /// `head` starts an answer's head for its status.
+    func finish<Head: AnswerFields>(_ call: Call, result: UpstreamExchangeResult, head: (HTTPResponseStatus) -> Head) -> Outcome<Head> {
         let model = call.deployment.model
         var random = SystemRandomNumberGenerator()
         switch result {
         case .answered(let answer) where (200..<300).contains(answer.status):
             let served = controller.answered(by: call.deployment, loop: call.loop, plan: call.admitted.plan, usage: &call.admitted.usage, trace: call.trace)
-            var headers = HTTPHeaders()
-            headers.reserveCapacity(16)
+            let status = HTTPResponseStatus(statusCode: answer.status)
+            var headers = head(status)
             served.add(to: &headers)
             RateLimitHeaders.add(call.admitted.states, headerPolicies: call.admitted.headerPolicies, to: &headers)
             headers.add(name: "Content-Type", value: answer.contentType ?? "application/json")
@@ -201,7 +202,7 @@ struct FastLane: Sendable {
             let row = call.admitted.usage.row
             call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
             addServerHeaders(call, bodyLength: answer.body.readableBytes, to: &headers)
-            return .respond(HTTPResponseStatus(statusCode: answer.status), headers, answer.body, answered: true)
+            return .respond(status, headers, answer.body, answered: true)
         case .answered(let answer):
             let (failure, callerError) = controller.providerFailure(status: answer.status, headers: answer.headers,
                                                                     body: Array(answer.body.readableBytesView), target: call.target, model: model)
@@ -219,10 +220,12 @@ struct FastLane: Sendable {
             var usage = call.admitted.usage
             controller.recordFailure(&error, admitted: call.admitted, usage: &usage)
             let body = ByteBuffer(string: error.jsonBody)
-            var headers = Self.http1Headers(error.responseHeaders, reserving: 4)
+            let status = HTTPResponseStatus(statusCode: error.status)
+            var headers = head(status)
+            for field in error.responseHeaders { headers.add(name: field.name.rawName, value: field.value) }
             addServerHeaders(call, bodyLength: body.readableBytes, to: &headers)
             log(call, status: error.status)
-            return .respond(HTTPResponseStatus(statusCode: error.status), headers, body, answered: false)
+            return .respond(status, headers, body, answered: false)
         }
     }
 
@@ -259,17 +262,9 @@ struct FastLane: Sendable {
         FastLaneHandover(admitted: call.admitted, loop: call.loop, callerError: callerError, trace: call.trace.snapshot)
     }
 
-    /// `fields` as NIO's HTTP/1 headers, with room for `reserving` more.
-    static func http1Headers(_ fields: HTTPFields, reserving: Int) -> HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(fields.count + reserving)
-        for field in fields { headers.add(name: field.name.rawName, value: field.value) }
-        return headers
-    }
-
     /// The rest of the answer's headers as the general path sends them (`Content-Length`, the
     /// edge middleware's `X-Request-Id`, the server's `Date` and `Server`), added in place.
-    private func addServerHeaders(_ call: Call, bodyLength: Int, to headers: inout HTTPHeaders) {
+    private func addServerHeaders(_ call: Call, bodyLength: Int, to headers: inout some AnswerFields) {
         headers.add(name: "Content-Length", value: String(bodyLength))
         headers.add(name: "X-Request-Id", value: call.admitted.usage.row.requestID)
         headers.add(name: "Date", value: HTTPDate.now)

@@ -118,11 +118,12 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
 
     private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, request: ByteBuffer, context: ChannelHandlerContext) {
         callInFlight = false
-        switch lane.finish(call, result: result) {
-        case .respond(let status, let headers, let answer, let answered):
+        let allocator = context.channel.allocator
+        switch lane.finish(call, result: result, head: { AnswerHeadBytes($0, allocator: allocator) }) {
+        case .respond(let status, let head, let answer, let answered):
             lane.gateway.metrics.fastLaneAnswered.increment()
             if isActive {
-                context.write(wrapOutboundOut(Self.head(status, headers, allocator: context.channel.allocator)), promise: nil)
+                context.write(wrapOutboundOut(head.finished()), promise: nil)
                 if answer.readableBytes > 0 { context.write(wrapOutboundOut(answer), promise: nil) }
                 context.flush()
             }
@@ -213,29 +214,5 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         pending = ByteBuffer()
         head = nil
         context.fireChannelInactive()
-    }
-
-    /// The status line and header section of an answer, as NIO's encoder writes them.
-    static func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders, allocator: ByteBufferAllocator) -> ByteBuffer {
-        var size = 32
-        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
-        var bytes = allocator.buffer(capacity: size)
-        if status == .ok {
-            bytes.writeStaticString("HTTP/1.1 200 OK\r\n")
-        } else {
-            bytes.writeStaticString("HTTP/1.1 ")
-            bytes.writeString(String(status.code))
-            bytes.writeStaticString(" ")
-            bytes.writeString(status.reasonPhrase)
-            bytes.writeStaticString("\r\n")
-        }
-        for (name, value) in headers {
-            bytes.writeString(name)
-            bytes.writeStaticString(": ")
-            bytes.writeString(value)
-            bytes.writeStaticString("\r\n")
-        }
-        bytes.writeStaticString("\r\n")
-        return bytes
     }
 }

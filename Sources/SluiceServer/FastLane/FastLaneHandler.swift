@@ -182,7 +182,11 @@ final class FastLaneHandler: ChannelDuplexHandler, RemovableChannelHandler, @unc
     private func callFinished(_ call: FastLane.Call, result: UpstreamExchangeResult, head: HTTPRequestHead, body: ByteBuffer,
                               context: ChannelHandlerContext) {
         callInFlight = false
-        switch lane.finish(call, result: result) {
+        switch lane.finish(call, result: result, head: { _ in
+            var headers = HTTPHeaders()
+            headers.reserveCapacity(16)
+            return headers
+        }) {
         case .respond(let status, let headers, let answer, let answered):
             lane.gateway.metrics.fastLaneAnswered.increment()
             if isActive {

@@ -19,8 +19,8 @@ enum RateLimitHeaders {
         forEach(states, headerPolicies: headerPolicies) { name, value in fields[name] = value }
     }
 
-    /// The same headers into NIO's HTTP/1 headers (the fast lane's answers).
-    static func add(_ states: [LimitState], headerPolicies: [RateLimitPolicy], to headers: inout HTTPHeaders) {
+    /// The same headers into a fast-lane answer's head.
+    static func add(_ states: [LimitState], headerPolicies: [RateLimitPolicy], to headers: inout some AnswerFields) {
         forEach(states, headerPolicies: headerPolicies) { name, value in headers.add(name: name.rawName, value: value) }
     }
 
