@@ -89,6 +89,10 @@ struct PromptEstimateTests {
         (#"{"model":"m","input":["a","bb"]}"#, .embeddings, 3, 1),
         (#"{"model":"m","input":[[1,2,3,4],[5]]}"#, .embeddings, 20, 5),
         (#"{"model":"m","input":""}"#, .embeddings, 0, 0),
+        // A repeated key counts once, its last value, as member(_:) reads it; escaped keys are their characters.
+        (#"{"model":"m","messages":[{"content":"abcdefgh","content":"ab"},{"con\u0074ent":"xyz","text":"q"}]}"#, .chatCompletions, 6, 2),
+        // Whitespace everywhere, empty objects and arrays, numbers and booleans among the parts.
+        (#"{ "model" : "m" , "messages" : [ { } , { "content" : [ ] } , { "content" : [ { "text" : "ab" } , 7 , true , { } ] } ] }"#, .chatCompletions, 6, 2),
     ])
     func estimates(text: String, endpoint: ProxyEndpoint, bytes: Int, tokens: Int) throws {
         let body = try parseBody(text, endpoint)
