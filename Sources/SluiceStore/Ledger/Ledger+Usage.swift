@@ -9,8 +9,9 @@ extension Ledger {
         "error_code", "input_tokens", "output_tokens", "cost_nanos", "latency_ms", "ttfb_ms", "attempts", "streamed",
         "estimated", "created_at",
     ]
-    /// Rows per INSERT, well under SQLite's limit of bound parameters per statement.
-    static let usageRowsPerStatement = 400
+    /// Rows per INSERT, well under the limits of bound parameters per statement (32,766 for
+    /// SQLite, 65,535 for PostgreSQL).
+    static let usageRowsPerStatement = 1000
 
     /// Writes usage rows and debits their cost from their accounts, in one transaction, and
     /// returns each debited account's balance afterwards. A failed batch changes nothing, so it
@@ -19,6 +20,16 @@ extension Ledger {
     @discardableResult
     public func insertUsage(_ rows: [UsageRow], leaseHolder: String? = nil) async throws -> [AccountDebit] {
         guard !rows.isEmpty else { return [] }
+        do {
+            return try await insertUsage(rows, leaseHolder: leaseHolder, assumingAllNew: true)
+        } catch is UsageRowsAlreadyPresent {
+            return try await insertUsage(rows, leaseHolder: leaseHolder, assumingAllNew: false)
+        }
+    }
+
+    /// `insertUsage`; with `assumingAllNew`, SQLite's inserts are counted, not read back
+    /// (`insertUsageRows`), and the transaction is rolled back if some rows were there already.
+    private func insertUsage(_ rows: [UsageRow], leaseHolder: String?, assumingAllNew: Bool) async throws -> [AccountDebit] {
         // In request-id order, so two writers with overlapping batches (a retry racing its
         // original on another connection) lock the same rows in the same order, never a cycle.
         // Usually already in order (request ids start with their time): then not copied.
@@ -32,7 +43,7 @@ extension Ledger {
             newIDs.reserveCapacity(ordered.count)
             for chunk in stride(from: 0, to: ordered.count, by: Self.usageRowsPerStatement).map({ ordered[$0..<min($0 + Self.usageRowsPerStatement, ordered.count)] }) {
                 if let sqlite = connection.sqlite {
-                    newIDs += try await Self.insertUsageRows(chunk, on: sqlite)
+                    newIDs += try await Self.insertUsageRows(chunk, on: sqlite, assumingAllNew: assumingAllNew)
                 } else {
                     var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
                     for row in chunk {
@@ -174,33 +185,58 @@ extension Ledger {
     /// The usage rows' INSERT on SQLite with its values bound as they are: the same statement
     /// SQLKit builds, without encoding each of a flush's thousands of values through `Encodable`
     /// (most of the flusher's CPU time). Returns the request ids that were new.
-    static func insertUsageRows(_ rows: ArraySlice<UsageRow>, on sqlite: SQLiteConnection) async throws -> [String] {
+    ///
+    /// With `assumingAllNew` the rows are inserted without `RETURNING` and counted with
+    /// `changes()` (reading every inserted row back was a third of SQLiteNIO's share of a flush),
+    /// and a count short of the rows throws `UsageRowsAlreadyPresent`: the caller rolls back and
+    /// inserts again, asking which rows were new.
+    static func insertUsageRows(_ rows: ArraySlice<UsageRow>, on sqlite: SQLiteConnection, assumingAllNew: Bool) async throws -> [String] {
         let placeholders = "(" + Array(repeating: "?", count: Self.usageColumns.count).joined(separator: ",") + ")"
         let columns: String = usageColumns.joined(separator: ",")
         let values: String = Array(repeating: placeholders, count: rows.count).joined(separator: ",")
-        let sql = "INSERT INTO usage_rows (\(columns)) VALUES \(values) ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+        let insert = "INSERT INTO usage_rows (\(columns)) VALUES \(values) ON CONFLICT (request_id) DO NOTHING"
         func text(_ value: String?) -> SQLiteData { value.map { .text($0) } ?? .null }
         func integer(_ value: Int?) -> SQLiteData { value.map { .integer(SQLiteInt64($0)) } ?? .null }
         var binds: [SQLiteData] = []
         binds.reserveCapacity(rows.count * usageColumns.count)
         for row in rows {
-            let identity: [SQLiteData] = [.text(row.requestID), .text(row.keyID), .text(row.account), .text(row.environment), text(row.userID),
-                                          .text(row.endpoint), text(row.requestedModel), text(row.servedModel)]
-            let outcome: [SQLiteData] = [integer(row.status), text(row.errorCode), integer(row.inputTokens), integer(row.outputTokens),
-                                         .integer(SQLiteInt64(row.cost.value)), integer(row.latencyMs), integer(row.timeToFirstByteMs)]
-            let flags: [SQLiteData] = [integer(row.attempts), integer(row.streamed ? 1 : 0), integer(row.estimated ? 1 : 0),
-                                       .integer(SQLiteInt64(row.createdAtMs))]
-            binds += identity
-            binds += outcome
-            binds += flags
+            binds.append(.text(row.requestID))
+            binds.append(.text(row.keyID))
+            binds.append(.text(row.account))
+            binds.append(.text(row.environment))
+            binds.append(text(row.userID))
+            binds.append(.text(row.endpoint))
+            binds.append(text(row.requestedModel))
+            binds.append(text(row.servedModel))
+            binds.append(integer(row.status))
+            binds.append(text(row.errorCode))
+            binds.append(integer(row.inputTokens))
+            binds.append(integer(row.outputTokens))
+            binds.append(.integer(SQLiteInt64(row.cost.value)))
+            binds.append(integer(row.latencyMs))
+            binds.append(integer(row.timeToFirstByteMs))
+            binds.append(integer(row.attempts))
+            binds.append(integer(row.streamed ? 1 : 0))
+            binds.append(integer(row.estimated ? 1 : 0))
+            binds.append(.integer(SQLiteInt64(row.createdAtMs)))
+        }
+        if assumingAllNew {
+            _ = try await sqlite.query(insert, binds)
+            let inserted = try await sqlite.query("SELECT changes() AS inserted").first?.column("inserted")?.integer
+            guard inserted == rows.count else { throw UsageRowsAlreadyPresent() }
+            return rows.map(\.requestID)
         }
         let inserted = Mutex<[String]>([])
-        try await sqlite.query(sql, binds) { row in
+        try await sqlite.query(insert + " RETURNING request_id", binds) { row in
             if let id = row.column("request_id")?.string { inserted.withLock { $0.append(id) } }
         }
         return inserted.withLock { $0 }
     }
 }
+
+/// A batch of usage rows inserted as all new held rows the ledger already had (a retried batch):
+/// it is inserted again, asking which rows were new.
+struct UsageRowsAlreadyPresent: Error {}
 
 extension Ledger {
     /// Requests, errors, 429s, tokens and cost per minute since `sinceMs`, oldest first; minutes
