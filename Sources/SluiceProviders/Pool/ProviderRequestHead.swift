@@ -20,8 +20,8 @@ public struct ProviderRequestHead: Sendable {
         bytes.writeStaticString("POST ")
         bytes.writeString(target)
         bytes.writeStaticString(" HTTP/1.1\r\n")
-        for (name, value) in headers { Self.write(name: name, value: value, to: &bytes) }
-        Self.write(name: "Host", value: origin.authority, to: &bytes)
+        for (name, value) in headers { bytes.writeHeaderField(name: name, value: value) }
+        bytes.writeHeaderField(name: "Host", value: origin.authority)
         prefix = bytes
     }
 
@@ -33,17 +33,10 @@ public struct ProviderRequestHead: Sendable {
         var head = ByteBuffer()
         head.reserveCapacity(size)
         head.writeImmutableBuffer(prefix)
-        for (name, value) in fields { Self.write(name: name, value: value, to: &head) }
+        for (name, value) in fields { head.writeHeaderField(name: name, value: value) }
         head.writeStaticString("Content-Length: ")
         head.writeString(String(bodyLength))
         head.writeStaticString("\r\n\r\n")
         return head
-    }
-
-    private static func write(name: String, value: String, to bytes: inout ByteBuffer) {
-        bytes.writeString(name)
-        bytes.writeStaticString(": ")
-        bytes.writeString(value)
-        bytes.writeStaticString("\r\n")
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SluiceProviders
 
 /// Where the fast lane puts an answer's header fields: NIO's `HTTPHeaders`, for the handler
 /// that answers with NIO's HTTP/1 parts, or `AnswerHeadBytes`, for the byte handler, which writes
@@ -30,10 +31,7 @@ struct AnswerHeadBytes: AnswerFields {
     }
 
     mutating func add(name: String, value: String) {
-        buffer.writeString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
+        buffer.writeHeaderField(name: name, value: value)
     }
 
     /// The head, through the empty line that ends it.

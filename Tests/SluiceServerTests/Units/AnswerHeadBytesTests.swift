@@ -20,7 +20,7 @@ struct AnswerHeadBytesTests {
           arguments: [HTTPResponseStatus.ok, .badGateway, .tooManyRequests, .custom(code: 299, reasonPhrase: "Custom")])
     func sameAsEncoder(status: HTTPResponseStatus) throws {
         let fields = [("Sluice-Served-Model", "gpt-4o-mini"), ("RateLimit", "\"rpm\";r=9;t=1"), ("Content-Length", "654"),
-                      ("X-Empty", ""), ("Server", "sluice")]
+                      ("X-Empty", ""), ("X-Text", "héllo wörld, a value longer than a small string"), ("Server", "sluice")]
         var head = AnswerHeadBytes(status, allocator: ByteBufferAllocator())
         var headers = HTTPHeaders()
         for (name, value) in fields {
