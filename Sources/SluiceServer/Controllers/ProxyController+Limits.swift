@@ -106,7 +106,7 @@ extension ProxyController {
     /// admitted so (refused, or it needs the ledger): `admit` then decides it again and gives
     /// the answer; nothing was counted or reserved.
     func admitInMemory(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
-                       segments: RequestSegments, counters: MemoryCounterStore) -> (AdmissionTicket, [LimitState])? {
+                       segments: RequestSegments, counters: MemoryCounterStore, nowMs: Int64) -> (AdmissionTicket, [LimitState])? {
         guard let (estimate, checks) = try? limitChecks(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments) else {
             return nil
         }
@@ -117,7 +117,7 @@ extension ProxyController {
         case .unlimited: break
         case .insufficient: return nil
         }
-        switch counters.decideNow(checks, shard: caller.key.id, nowMs: gateway.clock.nowMs()) {
+        switch counters.decideNow(checks, shard: caller.key.id, nowMs: nowMs) {
         case .admitted(let reservations, let states):
             return (AdmissionTicket(reservations: reservations, credit: credit, gateway: gateway, shard: caller.key.id), states)
         case .refused:

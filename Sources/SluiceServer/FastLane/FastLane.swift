@@ -123,12 +123,12 @@ struct FastLane: Sendable {
     }
 
     /// The caller for `authorization`, from `recent` when the key cache has not changed since.
-    func caller(authorization: String?, recent: inout RecentCaller?) -> Gateway.Caller? {
+    func caller(authorization: String?, recent: inout RecentCaller?, nowMs: Int64) -> Gateway.Caller? {
         guard let authorization else { return nil }
         let generation = gateway.keyCache.generation
         if let remembered = recent, remembered.generation == generation, remembered.authorization == authorization {
             // Expiry is a matter of time, not of the cache.
-            return remembered.caller.key.isUsable(atMs: gateway.clock.nowMs()) ? remembered.caller : nil
+            return remembered.caller.key.isUsable(atMs: nowMs) ? remembered.caller : nil
         }
         guard case .found(let caller)? = try? gateway.cachedCaller(authorization: authorization) else { return nil }
         recent = RecentCaller(authorization: authorization, caller: caller, generation: generation)
@@ -147,7 +147,9 @@ struct FastLane: Sendable {
     func start(authorization: String?, helicone headers: HeliconeHeaders, endpoint: ProxyEndpoint, body bytes: ByteBuffer,
                recent: inout RecentCaller?) -> (Call, UpstreamExchange)? {
         let started = ContinuousClock.now
-        guard let caller = caller(authorization: authorization, recent: &recent),
+        // One reading of the wall clock for the whole decision.
+        let nowMs = gateway.clock.nowMs()
+        guard let caller = caller(authorization: authorization, recent: &recent, nowMs: nowMs),
               let body = try? ClientRequestBody(parsing: Array(bytes.readableBytesView), endpoint: endpoint), !body.stream,
               let segments = try? controller.readSegments(headers, body: body),
               let headerPolicies = try? controller.readPolicies(headers, caller: caller, segments: segments),
@@ -156,15 +158,15 @@ struct FastLane: Sendable {
         var loop = controller.makeRetryLoop(plan: plan)
         var random = SystemRandomNumberGenerator()
         let cooldowns = gateway.cooldowns.withLock { $0 }
-        guard case .attempt(let deployment) = loop.next(nowMs: gateway.clock.nowMs(), cooldowns: cooldowns, random: &random) else { return nil }
+        guard case .attempt(let deployment) = loop.next(nowMs: nowMs, cooldowns: cooldowns, random: &random) else { return nil }
         let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
         guard let target = gateway.target(for: configured), let route = routes[configured.provider], let head = route.heads[endpoint] else { return nil }
         guard let (ticket, states) = controller.admitInMemory(body, plan: plan, caller: caller, headerPolicies: headerPolicies,
-                                                              segments: segments, counters: counters)
+                                                              segments: segments, counters: counters, nowMs: nowMs)
         else { return nil }
 
-        let requestID = RequestID.make(nowMs: gateway.clock.nowMs())
-        var usage = UsageDraft(requestID: requestID, caller: caller, endpoint: endpoint, nowMs: gateway.clock.nowMs())
+        let requestID = RequestID.make(nowMs: nowMs)
+        var usage = UsageDraft(requestID: requestID, caller: caller, endpoint: endpoint, nowMs: nowMs)
         usage.row.requestedModel = body.model
         usage.row.userID = segments.userID
         usage.row.properties = segments.properties
