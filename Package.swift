@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "SluiceProvidersTests",
             dependencies: [
-                "SluiceProviders", "SluiceTestSupport",
+                "SluiceProviders", "SluiceCore", "SluiceTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -20,9 +20,31 @@ public struct TokenUsage: Sendable, Equatable {
         return TokenUsage(inputTokens: max(0, prompt ?? 0), outputTokens: max(0, completion ?? 0))
     }
 
-    /// The usage in a whole JSON answer body; nil when it is not JSON or has no usage.
+    /// The usage in a whole JSON answer body; nil when it is not JSON or has no usage. Read as
+    /// `from(_:)` reads a view, without building one: the answer is validated whole and only
+    /// its `usage` member is looked into (views of the answer and of its usage were most of the
+    /// work of settling a call).
     public static func from(body: [UInt8]) -> TokenUsage? {
-        guard let object = try? JSONObjectView(parsing: body) else { return nil }
-        return from(object)
+        var usage: JSONObjectView.Member?
+        do {
+            let end = try JSONObjectView.forEachMember(body, objectAt: try JSONObjectView.documentObjectStart(body)) { member in
+                if JSONObjectView.hasKey(member, "usage", in: body) { usage = member }  // the last, as a view reads it
+            }
+            try JSONObjectView.expectDocumentEnd(body, objectEnd: end)
+        } catch {
+            return nil
+        }
+        guard let usage, usage.kind == .object else { return nil }
+        var prompt: Int?
+        var completion: Int?
+        _ = try? JSONObjectView.forEachMember(body, objectAt: usage.valueRange.lowerBound) { member in
+            if JSONObjectView.hasKey(member, "prompt_tokens", in: body) {
+                prompt = member.kind == .number ? JSONObjectView.integer(body[member.valueRange]) : nil
+            } else if JSONObjectView.hasKey(member, "completion_tokens", in: body) {
+                completion = member.kind == .number ? JSONObjectView.integer(body[member.valueRange]) : nil
+            }
+        }
+        guard prompt != nil || completion != nil else { return nil }
+        return TokenUsage(inputTokens: max(0, prompt ?? 0), outputTokens: max(0, completion ?? 0))
     }
 }

@@ -1,3 +1,4 @@
+import SluiceCore
 import SluiceProviders
 import Testing
 
@@ -25,6 +26,20 @@ struct StreamChunkInspectorTests {
         #expect(TokenUsage.from(body: Array(#"{"usage":{"prompt_tokens":3,"total_tokens":3}}"#.utf8)) == TokenUsage(inputTokens: 3, outputTokens: 0))
         #expect(TokenUsage.from(body: Array(#"{"choices":[]}"#.utf8)) == nil)
         #expect(TokenUsage.from(body: Array("[1]".utf8)) == nil)
+    }
+
+    @Test("a whole answer's usage reads as a view of it would", arguments: [
+        #" { "id" : "x", "usage" : { "prompt_tokens" : 26 , "completion_tokens" : 15, "x": {"prompt_tokens": 1} } } "#,
+        #"{"usage":{"prompt_tokens":1},"usage":{"prompt_tokens":2,"completion_tokens":3}}"#,
+        #"{"usage":{"prompt_tokens":1,"prompt_tokens":"2","completion_tokens":4.5}}"#,
+        #"{"usa\u0067e":{"prompt_\u0074okens":7,"completion_tokens":-2}}"#,
+        #"{"usage":{"prompt_tokens":99999999999999999999,"completion_tokens":null}}"#,
+        #"{"usage":null}"#, #"{"usage":[1]}"#, #"{"usage":{}}"#, #"{"usage":{"prompt_tokens":1}} x"#, #"{"usage":{"prompt_tokens":1"#, "",
+    ])
+    func wholeAnswerAsView(body: String) {
+        let bytes = Array(body.utf8)
+        let viewed = (try? JSONObjectView(parsing: bytes)).flatMap(TokenUsage.from(_:))
+        #expect(TokenUsage.from(body: bytes) == viewed)
     }
 
     @Test("provider error bodies are read in their common shapes")

@@ -27,50 +27,64 @@ public struct JSONObjectView: Sendable {
 
     /// Parses the JSON document `bytes`, which must be one object (with optional whitespace).
     public init(parsing bytes: [UInt8]) throws(JSONSyntaxError) {
+        try self.init(bytes: bytes, objectAt: try Self.documentObjectStart(bytes))
+        try Self.expectDocumentEnd(bytes, objectEnd: range.upperBound)
+    }
+
+    /// Reads the object that starts at `start` in a document (e.g. an element of an array member).
+    public init(bytes: [UInt8], objectAt start: Int) throws(JSONSyntaxError) {
+        var members: [Member] = []
+        // Room for a typical request or answer object at once: growing from empty took four
+        // allocations per object, and a chat request reads one object per message.
+        members.reserveCapacity(8)
+        let end = try Self.forEachMember(bytes, objectAt: start) { members.append($0) }
+        self.bytes = bytes
+        self.members = members
+        self.range = start..<end
+    }
+
+    /// Reads the object that starts at `start`, validating it, and calls `body` with each member
+    /// in document order, keeping none; returns where the object ends. For readers that want a
+    /// member or two of an object without a view of all of them.
+    @discardableResult
+    public static func forEachMember(_ bytes: [UInt8], objectAt start: Int, _ body: (Member) -> Void) throws(JSONSyntaxError) -> Int {
+        var scanner = JSONScanner(bytes: bytes, position: start)
+        try scanner.expect(UInt8(ascii: "{"))
+        scanner.skipWhitespace()
+        if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "}") { return scanner.position + 1 }
+        while true {
+            scanner.skipWhitespace()
+            let keyRange = try scanner.skipString()
+            scanner.skipWhitespace()
+            try scanner.expect(UInt8(ascii: ":"))
+            let valueRange = try scanner.skipValue(depth: 1)
+            let inner = (keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)
+            body(Member(keyRange: inner, keyHasEscapes: bytes[inner].contains(UInt8(ascii: "\\")), valueRange: valueRange,
+                        range: keyRange.lowerBound..<valueRange.upperBound, kind: JSONValueKind(firstByte: bytes[valueRange.lowerBound])!))
+            scanner.skipWhitespace()
+            guard scanner.position < bytes.count else { throw scanner.unexpected() }
+            if bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1; continue }
+            try scanner.expect(UInt8(ascii: "}"))
+            return scanner.position
+        }
+    }
+
+    /// Where the single JSON object that `bytes` must be (with optional whitespace) starts.
+    public static func documentObjectStart(_ bytes: [UInt8]) throws(JSONSyntaxError) -> Int {
         var scanner = JSONScanner(bytes: bytes)
         scanner.skipWhitespace()
         guard scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "{") else {
             if scanner.position >= bytes.count { throw JSONSyntaxError("the body is empty; expected a JSON object", at: 0) }
             throw JSONSyntaxError("expected a JSON object", at: scanner.position)
         }
-        try self.init(bytes: bytes, objectAt: scanner.position)
-        scanner.position = range.upperBound
-        scanner.skipWhitespace()
-        guard scanner.position == bytes.count else { throw JSONSyntaxError("unexpected data after the JSON object", at: scanner.position) }
+        return scanner.position
     }
 
-    /// Reads the object that starts at `start` in a document (e.g. an element of an array member).
-    public init(bytes: [UInt8], objectAt start: Int) throws(JSONSyntaxError) {
-        var scanner = JSONScanner(bytes: bytes, position: start)
-        try scanner.expect(UInt8(ascii: "{"))
-        var members: [Member] = []
-        // Room for a typical request or answer object at once: growing from empty took four
-        // allocations per object, and a chat request reads one object per message.
-        members.reserveCapacity(8)
+    /// Checks that nothing but whitespace follows the document's object, which ends at `end`.
+    public static func expectDocumentEnd(_ bytes: [UInt8], objectEnd end: Int) throws(JSONSyntaxError) {
+        var scanner = JSONScanner(bytes: bytes, position: end)
         scanner.skipWhitespace()
-        if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "}") {
-            scanner.position += 1
-        } else {
-            while true {
-                scanner.skipWhitespace()
-                let keyRange = try scanner.skipString()
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"))
-                let valueRange = try scanner.skipValue(depth: 1)
-                let inner = (keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)
-                members.append(Member(keyRange: inner, keyHasEscapes: bytes[inner].contains(UInt8(ascii: "\\")), valueRange: valueRange,
-                                      range: keyRange.lowerBound..<valueRange.upperBound,
-                                      kind: JSONValueKind(firstByte: bytes[valueRange.lowerBound])!))
-                scanner.skipWhitespace()
-                guard scanner.position < bytes.count else { throw scanner.unexpected() }
-                if bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1; continue }
-                try scanner.expect(UInt8(ascii: "}"))
-                break
-            }
-        }
-        self.bytes = bytes
-        self.members = members
-        self.range = start..<scanner.position
+        guard scanner.position == bytes.count else { throw JSONSyntaxError("unexpected data after the JSON object", at: scanner.position) }
     }
 
     /// The member named `key`; the last one when a key repeats, as most JSON parsers do.
@@ -86,7 +100,14 @@ public struct JSONObjectView: Sendable {
     /// Whether `member`'s key is `key`, code point for code point (as JSON parsers compare
     /// keys, with no Unicode normalization).
     public func hasKey(_ member: Member, _ key: String) -> Bool {
-        if member.keyHasEscapes { return self.key(of: member).utf8.elementsEqual(key.utf8) }
+        Self.hasKey(member, key, in: bytes)
+    }
+
+    /// `hasKey` for a member of the document `bytes` (one `forEachMember` handed out).
+    public static func hasKey(_ member: Member, _ key: String, in bytes: [UInt8]) -> Bool {
+        if member.keyHasEscapes {
+            return JSONStringDecoder.decode(bytes, range: (member.keyRange.lowerBound - 1)..<(member.keyRange.upperBound + 1)).utf8.elementsEqual(key.utf8)
+        }
         let range = member.keyRange
         guard range.count == key.utf8.count else { return false }
         var index = range.lowerBound
@@ -149,21 +170,28 @@ public struct JSONObjectView: Sendable {
     }
 
     static func elements(_ bytes: [UInt8], arrayAt range: Range<Int>) -> [(range: Range<Int>, kind: JSONValueKind)] {
-        var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
         var result: [(range: Range<Int>, kind: JSONValueKind)] = []
         result.reserveCapacity(8)
-        scanner.skipWhitespace()
-        if bytes[scanner.position] == UInt8(ascii: "]") { return result }
-        while let element = try? scanner.skipValue(depth: 1) {
-            result.append((element, JSONValueKind(firstByte: bytes[element.lowerBound])!))
-            scanner.skipWhitespace()
-            guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { break }
-            scanner.position += 1
-        }
+        forEachElement(bytes, arrayAt: range) { result.append(($0, $1)) }
         return result
     }
 
-    static func integer(_ digits: ArraySlice<UInt8>) -> Int? {
+    /// Calls `body` with the range and kind of each element of the (validated) array at `range`.
+    static func forEachElement(_ bytes: [UInt8], arrayAt range: Range<Int>, _ body: (Range<Int>, JSONValueKind) -> Void) {
+        var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
+        scanner.skipWhitespace()
+        guard scanner.position < range.upperBound, bytes[scanner.position] != UInt8(ascii: "]") else { return }
+        while let element = try? scanner.skipValue(depth: 1) {
+            body(element, JSONValueKind(firstByte: bytes[element.lowerBound])!)
+            scanner.skipWhitespace()
+            guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { return }
+            scanner.position += 1
+        }
+    }
+
+    /// The whole number spelled by `digits` (a JSON number's bytes); nil with a fraction, an
+    /// exponent or out of range.
+    public static func integer(_ digits: ArraySlice<UInt8>) -> Int? {
         var value = 0
         var negative = false
         var index = digits.startIndex

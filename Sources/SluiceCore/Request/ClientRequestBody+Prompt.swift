@@ -23,63 +23,24 @@ extension ClientRequestBody {
             return 4
         case .array:
             var total = 0
-            forEachElement(bytes, range) { element, kind in total += textBytes(bytes, element, kind: kind) }
+            JSONObjectView.forEachElement(bytes, arrayAt: range) { element, kind in total += textBytes(bytes, element, kind: kind) }
             return total
         case .object:
             // A chat message (`content`) or a content part (`text`); the last of each when a key
             // repeats, as `JSONObjectView.member` reads them.
             var content = 0
             var text = 0
-            forEachMember(bytes, range) { key, value, kind in
-                if isKey(bytes, key, "content") {
-                    content = textBytes(bytes, value, kind: kind)
-                } else if isKey(bytes, key, "text") {
-                    text = textBytes(bytes, value, kind: kind)
+            _ = try? JSONObjectView.forEachMember(bytes, objectAt: range.lowerBound) { member in
+                if JSONObjectView.hasKey(member, "content", in: bytes) {
+                    content = textBytes(bytes, member.valueRange, kind: member.kind)
+                } else if JSONObjectView.hasKey(member, "text", in: bytes) {
+                    text = textBytes(bytes, member.valueRange, kind: member.kind)
                 }
             }
             return content + text
         case .bool, .null:
             return 0
         }
-    }
-
-    private static func forEachElement(_ bytes: [UInt8], _ range: Range<Int>, _ body: (Range<Int>, JSONValueKind) -> Void) {
-        var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
-        scanner.skipWhitespace()
-        guard scanner.position < range.upperBound, bytes[scanner.position] != UInt8(ascii: "]") else { return }
-        while let element = try? scanner.skipValue(depth: 1), let kind = JSONValueKind(firstByte: bytes[element.lowerBound]) {
-            body(element, kind)
-            scanner.skipWhitespace()
-            guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { return }
-            scanner.position += 1
-        }
-    }
-
-    /// Calls `body` with each member's key (quotes included) and value.
-    private static func forEachMember(_ bytes: [UInt8], _ range: Range<Int>, _ body: (Range<Int>, Range<Int>, JSONValueKind) -> Void) {
-        var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
-        scanner.skipWhitespace()
-        guard scanner.position < range.upperBound, bytes[scanner.position] != UInt8(ascii: "}") else { return }
-        while true {
-            scanner.skipWhitespace()
-            guard let key = try? scanner.skipString() else { return }
-            scanner.skipWhitespace()
-            guard (try? scanner.expect(UInt8(ascii: ":"))) != nil, let value = try? scanner.skipValue(depth: 1),
-                  let kind = JSONValueKind(firstByte: bytes[value.lowerBound])
-            else { return }
-            body(key, value, kind)
-            scanner.skipWhitespace()
-            guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { return }
-            scanner.position += 1
-        }
-    }
-
-    /// Whether the key at `range` (quotes included) is `name`, escapes decoded.
-    private static func isKey(_ bytes: [UInt8], _ range: Range<Int>, _ name: StaticString) -> Bool {
-        let inner = (range.lowerBound + 1)..<(range.upperBound - 1)
-        let expected = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
-        if bytes[inner].contains(UInt8(ascii: "\\")) { return JSONStringDecoder.decode(bytes, range: range).utf8.elementsEqual(expected) }
-        return bytes[inner].elementsEqual(expected)
     }
 }
 
