@@ -28,9 +28,9 @@ public struct GatewayLogHandler: LogHandler {
     /// Writes a line whose metadata is already in key order, without a dictionary: the request
     /// line, once per request. False (nothing written) when this handler's own metadata would
     /// have to be merged in; the caller then logs the usual way.
-    func write(level: Logger.Level, message: String, sortedMetadata: [(String, String)], source: String) -> Bool {
+    func write(level: Logger.Level, message: String, source: String, sortedFields: ((String, String) -> Void) -> Void) -> Bool {
         guard metadata.isEmpty, metadataProvider == nil else { return false }
-        emit(level: level, message: message, sortedMetadata: sortedMetadata, source: source)
+        emit(level: level, message: message, source: source, sortedFields: sortedFields)
         return true
     }
 
@@ -46,13 +46,15 @@ public struct GatewayLogHandler: LogHandler {
             merged["error.message"] = "\(error)"
             merged["error.type"] = "\(String(reflecting: type(of: error)))"
         }
-        let sorted = merged.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value.description) }
-        emit(level: event.level, message: event.message.description, sortedMetadata: sorted, source: event.source)
+        let sorted = merged.sorted(by: { $0.key < $1.key })
+        emit(level: event.level, message: event.message.description, source: event.source) { field in
+            for (key, value) in sorted { field(key, value.description) }
+        }
     }
 
     /// `2026-11-30T12:28:40+0000 info sluice: k=v k=v [Module] message`, appended straight to
     /// what the output holds.
-    private func emit(level: Logger.Level, message: String, sortedMetadata: [(String, String)], source: String) {
+    private func emit(level: Logger.Level, message: String, source: String, sortedFields: ((String, String) -> Void) -> Void) {
         let timestamp = LogTimestamp.now
         output.write(urgent: level > .info) { bytes in
             bytes += timestamp.utf8
@@ -63,7 +65,7 @@ public struct GatewayLogHandler: LogHandler {
                 bytes += label.utf8
             }
             bytes.append(UInt8(ascii: ":"))
-            for (key, value) in sortedMetadata {
+            sortedFields { key, value in
                 bytes.append(UInt8(ascii: " "))
                 bytes += key.utf8
                 bytes.append(UInt8(ascii: "="))

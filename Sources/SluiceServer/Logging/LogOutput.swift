@@ -23,7 +23,7 @@ public final class LogOutput: Sendable {
 
     private let fileDescriptor: Int32
     private let held = Mutex<[UInt8]>([])
-    private let flusherStarted = Mutex(false)
+    private let flusherStarted = Atomic(false)
     let flushInterval: Duration
     let bufferLimit: Int
 
@@ -75,11 +75,10 @@ public final class LogOutput: Sendable {
     /// A thread that flushes every `flushInterval`, started with the first held line (a
     /// thread, not a task, so a busy or blocked executor never delays the log).
     private func startFlusherOnce() {
-        let start = flusherStarted.withLock { started in
-            defer { started = true }
-            return !started
-        }
-        guard start else { return }
+        // Checked on every line; set once.
+        guard !flusherStarted.load(ordering: .relaxed),
+              flusherStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return }
         let interval = flushInterval
         let thread = Thread { [self] in
             while true {

@@ -12,23 +12,26 @@ struct RequestLogLine {
 
     func write(to logger: Logger) {
         guard logger.logLevel <= .info else { return }
-        // In key order, so GatewayLogHandler can write them as they are.
-        var metadata: [(String, String)] = []
-        metadata.reserveCapacity(10)
-        if let attempts = fields.attempts { metadata.append(("sluice.attempts", String(attempts))) }
-        metadata.append(("sluice.duration_ms", String(elapsed.milliseconds)))
-        if let keyID = fields.keyID { metadata.append(("sluice.key_id", keyID)) }
-        metadata.append(("sluice.method", method))
-        if let model = fields.model { metadata.append(("sluice.model", model)) }
-        metadata.append(("sluice.path", path))
-        metadata.append(("sluice.request_id", requestID))
-        if let served = fields.servedModel { metadata.append(("sluice.served_model", served)) }
-        metadata.append(("sluice.status", String(status)))
-        if fields.streamed { metadata.append(("sluice.streamed", "true")) }
         if let handler = logger.handler as? GatewayLogHandler,
-           handler.write(level: .info, message: "request", sortedMetadata: metadata, source: "SluiceServer") {
+           handler.write(level: .info, message: "request", source: "SluiceServer", sortedFields: forEachField) {
             return
         }
-        logger.info("request", metadata: Logger.Metadata(uniqueKeysWithValues: metadata.map { ($0.0, .string($0.1)) }))
+        var metadata = Logger.Metadata()
+        forEachField { key, value in metadata[key] = .string(value) }
+        logger.info("request", metadata: metadata)
+    }
+
+    /// Each field of the line, in key order (so GatewayLogHandler writes them as they come).
+    func forEachField(_ body: (String, String) -> Void) {
+        if let attempts = fields.attempts { body("sluice.attempts", String(attempts)) }
+        body("sluice.duration_ms", String(elapsed.milliseconds))
+        if let keyID = fields.keyID { body("sluice.key_id", keyID) }
+        body("sluice.method", method)
+        if let model = fields.model { body("sluice.model", model) }
+        body("sluice.path", path)
+        body("sluice.request_id", requestID)
+        if let served = fields.servedModel { body("sluice.served_model", served) }
+        body("sluice.status", String(status))
+        if fields.streamed { body("sluice.streamed", "true") }
     }
 }
