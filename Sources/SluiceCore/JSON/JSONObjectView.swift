@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The members of one JSON object, as byte ranges into the document, with typed accessors.
 ///
 /// `parse` validates the whole object; reading a member decodes only that member.
@@ -100,14 +106,7 @@ public struct JSONObjectView: Sendable {
     /// Whether `member`'s key is `key`, code point for code point (as JSON parsers compare
     /// keys, with no Unicode normalization).
     public func hasKey(_ member: Member, _ key: String) -> Bool {
-        Self.hasKey(member, key, in: bytes)
-    }
-
-    /// `hasKey` for a member of the document `bytes` (one `forEachMember` handed out).
-    public static func hasKey(_ member: Member, _ key: String, in bytes: [UInt8]) -> Bool {
-        if member.keyHasEscapes {
-            return JSONStringDecoder.decode(bytes, range: (member.keyRange.lowerBound - 1)..<(member.keyRange.upperBound + 1)).utf8.elementsEqual(key.utf8)
-        }
+        if member.keyHasEscapes { return self.key(of: member).utf8.elementsEqual(key.utf8) }
         let range = member.keyRange
         guard range.count == key.utf8.count else { return false }
         var index = range.lowerBound
@@ -116,6 +115,18 @@ public struct JSONObjectView: Sendable {
             index += 1
         }
         return true
+    }
+
+    /// `hasKey` for a member of the document `bytes` (one `forEachMember` handed out), compared
+    /// with `memcmp`: readers call it for every member they pass.
+    public static func hasKey(_ member: Member, _ key: StaticString, in bytes: [UInt8]) -> Bool {
+        let expected = UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
+        if member.keyHasEscapes {
+            return JSONStringDecoder.decode(bytes, range: (member.keyRange.lowerBound - 1)..<(member.keyRange.upperBound + 1)).utf8.elementsEqual(expected)
+        }
+        let range = member.keyRange
+        guard range.count == expected.count else { return false }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress! + range.lowerBound, expected.baseAddress!, range.count) == 0 }
     }
 
     /// Whether the member is absent or `null`.

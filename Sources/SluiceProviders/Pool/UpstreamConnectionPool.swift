@@ -140,11 +140,13 @@ public final class UpstreamConnectionPool: @unchecked Sendable {
     }
 
     private func keep(_ connection: UpstreamConnection) {
-        guard !isClosed, (idle[connection.origin]?.connections.count ?? 0) < maxIdlePerOrigin else {
+        // One lookup: this runs after every answer.
+        let list = idle[connection.origin]
+        guard !isClosed, (list?.connections.count ?? 0) < maxIdlePerOrigin else {
             connection.channel?.close(promise: nil)
             return
         }
-        if let list = idle[connection.origin] {
+        if let list {
             list.connections.append(connection)
         } else {
             let list = IdleConnections()

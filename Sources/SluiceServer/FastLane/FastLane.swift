@@ -201,8 +201,9 @@ struct FastLane: Sendable {
             // Settled before the answer goes out: a caller holding its answer finds its
             // concurrency slot free and its tokens counted, on any connection.
             controller.recordAnswer(answer.body, status: answer.status, model: model, usage: &call.admitted.usage)
-            let row = call.admitted.usage.row
-            call.admitted.ticket.settleInMemory(tokens: row.inputTokens + row.outputTokens, cost: row.cost, counters: counters)
+            // The row's figures, not a copy of the row (its strings would be retained and released).
+            let tokens = call.admitted.usage.row.inputTokens + call.admitted.usage.row.outputTokens
+            call.admitted.ticket.settleInMemory(tokens: tokens, cost: call.admitted.usage.row.cost, counters: counters)
             addServerHeaders(call, bodyLength: answer.body.readableBytes, to: &headers)
             return .respond(status, headers, answer.body, answered: true)
         case .answered(let answer):
