@@ -18,8 +18,11 @@ import SluiceStore
 struct FastLane: Sendable {
     let controller: ProxyController
     let counters: MemoryCounterStore
-    /// Providers by name: every `http` one, and every `https` one when the pools have TLS.
-    let routes: [String: Route]
+    /// Each model's deployments in configured order, as the fast lane calls them; nil for one
+    /// whose provider it cannot reach. Worked out once: looking up the model, the provider, its
+    /// secret and its route for every call was four string hashes and a copy of the provider's
+    /// configuration.
+    let deployments: [String: [PreparedDeployment?]]
     let serverName: String
 
     /// Nil when the fast lane can serve nothing on this gateway (Redis counters, or no provider
@@ -32,15 +35,20 @@ struct FastLane: Sendable {
             guard let origin = ProviderOrigin(baseURL: provider.baseURL), gateway.upstreamPools.canReach(origin) else { continue }
             let target = UpstreamTarget(providerName: name, provider: provider, apiKey: gateway.providerSecrets[name], model: "")
             let headers = target.baseRequestHeaders
-            let heads = Dictionary(uniqueKeysWithValues: ProxyEndpoint.allCases.map {
+            let heads = ProxyEndpoint.allCases.map {
                 ($0, ProviderRequestHead(origin: origin, target: ProviderOrigin.requestTarget(of: target.url(for: $0.rawValue)), headers: headers))
-            })
+            }
             routes[name] = Route(origin: origin, heads: heads)
         }
         guard !routes.isEmpty else { return nil }
         self.controller = ProxyController(gateway: gateway)
         self.counters = counters
-        self.routes = routes
+        self.deployments = gateway.config.models.mapValues { model in
+            model.deployments.map { deployment in
+                guard let route = routes[deployment.provider], let target = gateway.target(for: deployment) else { return nil }
+                return PreparedDeployment(target: target, route: route)
+            }
+        }
         self.serverName = serverName
     }
 
@@ -50,7 +58,19 @@ struct FastLane: Sendable {
     /// each endpoint, but for what each call adds.
     struct Route: Sendable {
         let origin: ProviderOrigin
-        let heads: [ProxyEndpoint: ProviderRequestHead]
+        /// By endpoint; a few, searched in order (a dictionary hashed the endpoint's path).
+        let heads: [(ProxyEndpoint, ProviderRequestHead)]
+
+        func head(for endpoint: ProxyEndpoint) -> ProviderRequestHead? {
+            heads.first { $0.0 == endpoint }?.1
+        }
+    }
+
+    /// One deployment as the fast lane calls it: the target (for failures and handovers) and
+    /// the provider's route.
+    struct PreparedDeployment: Sendable {
+        let target: UpstreamTarget
+        let route: Route
     }
 
     /// A call under way: admitted, its first attempt sent. A class: it is captured by the
@@ -159,8 +179,9 @@ struct FastLane: Sendable {
         var random = SystemRandomNumberGenerator()
         let cooldowns = gateway.cooldowns.withLock { $0 }
         guard case .attempt(let deployment) = loop.next(nowMs: nowMs, cooldowns: cooldowns, random: &random) else { return nil }
-        let configured = gateway.config.models[deployment.model]!.deployments[deployment.index]
-        guard let target = gateway.target(for: configured), let route = routes[configured.provider], let head = route.heads[endpoint] else { return nil }
+        guard let prepared = deployments[deployment.model]?[deployment.index], let head = prepared.route.head(for: endpoint) else { return nil }
+        let target = prepared.target
+        let route = prepared.route
         guard let (ticket, states) = controller.admitInMemory(body, plan: plan, caller: caller, headerPolicies: headerPolicies,
                                                               segments: segments, counters: counters, nowMs: nowMs)
         else { return nil }
@@ -235,8 +256,12 @@ struct FastLane: Sendable {
     /// What is left of a provider's 2xx answer once it is on its way to the caller: its usage
     /// row queued for the ledger and its log line.
     func account(_ call: Call, status: Int) {
-        gateway.usage.record(call.admitted.usage.row)
         log(call, status: status)
+        // The call is over: its row is moved to the recorder, not copied (a copy retains and
+        // then releases each of its strings).
+        var row = UsageRow(requestID: "", keyID: "", account: "", environment: "", endpoint: "", status: 0, createdAtMs: 0)
+        swap(&row, &call.admitted.usage.row)
+        gateway.usage.record(row)
     }
 
     /// Registers `handover` for the general path and returns its token; nil when the caller has

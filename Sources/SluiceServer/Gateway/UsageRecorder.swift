@@ -7,8 +7,10 @@ public final class UsageRecorder: Sendable {
 
     public init() {}
 
-    func record(_ row: UsageRow) {
-        pending.withLock { $0.append(row) }
+    func record(_ row: consuming UsageRow) {
+        // Moved in, not copied: a copy retains each of the row's strings.
+        var moving = Optional(row)
+        pending.withLock { $0.append(moving.take()!) }
     }
 
     /// Everything waiting, removed from the queue.
