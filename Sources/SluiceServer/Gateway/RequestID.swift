@@ -25,21 +25,27 @@ enum RequestID {
     /// The id for a time and two random words: deterministic, for tests.
     static func make(nowMs: Int64, random: (UInt64, UInt64)) -> String {
         let alphabet = APIKeyFormat.alphabet
-        var bytes = [UInt8](repeating: 0, count: 4 + timeDigits + randomDigits)
-        bytes.replaceSubrange(0..<4, with: "req_".utf8)
-        var time = UInt64(max(0, nowMs))
-        for index in stride(from: 4 + timeDigits - 1, through: 4, by: -1) {
-            bytes[index] = alphabet[Int(time % 62)]
-            time /= 62
+        // Written straight into the string's storage: one allocation per id.
+        return String(unsafeUninitializedCapacity: 4 + timeDigits + randomDigits) { bytes in
+            _ = bytes.initialize(fromContentsOf: "req_".utf8)
+            var time = UInt64(max(0, nowMs))
+            for index in stride(from: 4 + timeDigits - 1, through: 4, by: -1) {
+                bytes[index] = alphabet[Int(time % 62)]
+                time /= 62
+            }
+            // 62^10 < 2^64: up to 10 digits from each word (a negligible bias; the ids are not secret).
+            var words = random
+            for offset in 0..<randomDigits {
+                if offset < 10 {
+                    bytes[4 + timeDigits + offset] = alphabet[Int(words.0 % 62)]
+                    words.0 /= 62
+                } else {
+                    bytes[4 + timeDigits + offset] = alphabet[Int(words.1 % 62)]
+                    words.1 /= 62
+                }
+            }
+            return 4 + timeDigits + randomDigits
         }
-        // 62^10 < 2^64: up to 10 digits from each word (a negligible bias; the ids are not secret).
-        var words = [random.0, random.1]
-        for offset in 0..<randomDigits {
-            let word = offset < 10 ? 0 : 1
-            bytes[4 + timeDigits + offset] = alphabet[Int(words[word] % 62)]
-            words[word] /= 62
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -125,6 +125,8 @@ struct RequestIDTests {
         #expect(first < second)
         #expect(first.dropFirst(4).allSatisfy { $0.isLetter || $0.isNumber })
         #expect(RequestID.make(nowMs: 0, random: (0, 0)) == "req_" + String(repeating: "0", count: 24))
+        // Base62, time most significant first, then 10 digits of the first word and 5 of the second, least significant first.
+        #expect(RequestID.make(nowMs: 1_764_000_000_123, random: (0x0123_4567_89AB_CDEF, 0xFEDC_BA98_7654_3210)) == "req_00V3U4ELDzBKRVDfU36GMxia")
     }
 
     @Test("ids made one after another are distinct and never decrease")
