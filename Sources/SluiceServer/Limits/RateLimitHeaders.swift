@@ -32,8 +32,9 @@ enum RateLimitHeaders {
         // One allocation each rather than one per doubling.
         policy.reserveCapacity(48 * states.count)
         limit.reserveCapacity(40 * states.count)
-        for state in states {
-            let pieces = Self.pieces(for: state.check)
+        // By index: a copy of each state retained and released its check's strings.
+        for index in states.indices {
+            let pieces = Self.pieces(for: states[index].check)
             if !policy.isEmpty {
                 policy += ", "
                 limit += ", "
@@ -41,8 +42,8 @@ enum RateLimitHeaders {
             policy += pieces.policyItem
             limit += pieces.limitItemName
             limit += ";r="
-            limit += String(clamped(state.remaining / state.check.unit.counterUnitsPerUnit))
-            if let reset = state.resetSeconds {
+            limit += String(clamped(states[index].remaining / states[index].check.unit.counterUnitsPerUnit))
+            if let reset = states[index].resetSeconds {
                 limit += ";t="
                 limit += String(clamped(Int64(reset)))
             }
