@@ -54,43 +54,51 @@ public struct JSONObjectView: Sendable {
     /// member or two of an object without a view of all of them.
     @discardableResult
     public static func forEachMember(_ bytes: [UInt8], objectAt start: Int, _ body: (Member) -> Void) throws(JSONSyntaxError) -> Int {
-        var scanner = JSONScanner(bytes: bytes, position: start)
-        try scanner.expect(UInt8(ascii: "{"))
-        scanner.skipWhitespace()
-        if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "}") { return scanner.position + 1 }
-        while true {
+        try bytes.withUnsafeBufferPointer { (bytes) throws(JSONSyntaxError) -> Int in
+            var scanner = JSONScanner(bytes: bytes, position: start)
+            try scanner.expect(UInt8(ascii: "{"))
             scanner.skipWhitespace()
-            let keyRange = try scanner.skipString()
-            scanner.skipWhitespace()
-            try scanner.expect(UInt8(ascii: ":"))
-            let valueRange = try scanner.skipValue(depth: 1)
-            let inner = (keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)
-            body(Member(keyRange: inner, keyHasEscapes: bytes[inner].contains(UInt8(ascii: "\\")), valueRange: valueRange,
-                        range: keyRange.lowerBound..<valueRange.upperBound, kind: JSONValueKind(firstByte: bytes[valueRange.lowerBound])!))
-            scanner.skipWhitespace()
-            guard scanner.position < bytes.count else { throw scanner.unexpected() }
-            if bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1; continue }
-            try scanner.expect(UInt8(ascii: "}"))
-            return scanner.position
+            if scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "}") { return scanner.position + 1 }
+            while true {
+                scanner.skipWhitespace()
+                let keyRange = try scanner.skipString()
+                scanner.skipWhitespace()
+                try scanner.expect(UInt8(ascii: ":"))
+                let valueRange = try scanner.skipValue(depth: 1)
+                let inner = (keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)
+                body(Member(keyRange: inner, keyHasEscapes: bytes[inner].contains(UInt8(ascii: "\\")), valueRange: valueRange,
+                            range: keyRange.lowerBound..<valueRange.upperBound, kind: JSONValueKind(firstByte: bytes[valueRange.lowerBound])!))
+                scanner.skipWhitespace()
+                guard scanner.position < bytes.count else { throw scanner.unexpected() }
+                if bytes[scanner.position] == UInt8(ascii: ",") { scanner.position += 1; continue }
+                try scanner.expect(UInt8(ascii: "}"))
+                return scanner.position
+            }
         }
     }
 
     /// Where the single JSON object that `bytes` must be (with optional whitespace) starts.
     public static func documentObjectStart(_ bytes: [UInt8]) throws(JSONSyntaxError) -> Int {
-        var scanner = JSONScanner(bytes: bytes)
-        scanner.skipWhitespace()
-        guard scanner.position < bytes.count, bytes[scanner.position] == UInt8(ascii: "{") else {
-            if scanner.position >= bytes.count { throw JSONSyntaxError("the body is empty; expected a JSON object", at: 0) }
-            throw JSONSyntaxError("expected a JSON object", at: scanner.position)
+        let start = bytes.withUnsafeBufferPointer { bytes in
+            var scanner = JSONScanner(bytes: bytes)
+            scanner.skipWhitespace()
+            return scanner.position
         }
-        return scanner.position
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "{") else {
+            if start >= bytes.count { throw JSONSyntaxError("the body is empty; expected a JSON object", at: 0) }
+            throw JSONSyntaxError("expected a JSON object", at: start)
+        }
+        return start
     }
 
     /// Checks that nothing but whitespace follows the document's object, which ends at `end`.
     public static func expectDocumentEnd(_ bytes: [UInt8], objectEnd end: Int) throws(JSONSyntaxError) {
-        var scanner = JSONScanner(bytes: bytes, position: end)
-        scanner.skipWhitespace()
-        guard scanner.position == bytes.count else { throw JSONSyntaxError("unexpected data after the JSON object", at: scanner.position) }
+        let after = bytes.withUnsafeBufferPointer { bytes in
+            var scanner = JSONScanner(bytes: bytes, position: end)
+            scanner.skipWhitespace()
+            return scanner.position
+        }
+        guard after == bytes.count else { throw JSONSyntaxError("unexpected data after the JSON object", at: after) }
     }
 
     /// The member named `key`; the last one when a key repeats, as most JSON parsers do.
@@ -189,14 +197,16 @@ public struct JSONObjectView: Sendable {
 
     /// Calls `body` with the range and kind of each element of the (validated) array at `range`.
     static func forEachElement(_ bytes: [UInt8], arrayAt range: Range<Int>, _ body: (Range<Int>, JSONValueKind) -> Void) {
-        var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
-        scanner.skipWhitespace()
-        guard scanner.position < range.upperBound, bytes[scanner.position] != UInt8(ascii: "]") else { return }
-        while let element = try? scanner.skipValue(depth: 1) {
-            body(element, JSONValueKind(firstByte: bytes[element.lowerBound])!)
+        bytes.withUnsafeBufferPointer { bytes in
+            var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
             scanner.skipWhitespace()
-            guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { return }
-            scanner.position += 1
+            guard scanner.position < range.upperBound, bytes[scanner.position] != UInt8(ascii: "]") else { return }
+            while let element = try? scanner.skipValue(depth: 1) {
+                body(element, JSONValueKind(firstByte: bytes[element.lowerBound])!)
+                scanner.skipWhitespace()
+                guard scanner.position < range.upperBound, bytes[scanner.position] == UInt8(ascii: ",") else { return }
+                scanner.position += 1
+            }
         }
     }
 
