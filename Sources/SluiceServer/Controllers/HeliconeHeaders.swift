@@ -40,10 +40,22 @@ struct HeliconeHeaders: Equatable {
 
     /// Takes in one field, if it is one of these.
     mutating func add(name: String, value: String) {
-        switch Self.kind(of: name) {
+        var name = name
+        let kind = name.withUTF8 { Self.kind(of: UnsafeRawBufferPointer($0)) }
+        add(kind, rawName: { name }, value: value)
+    }
+
+    /// Takes in one field named by `name`'s bytes (the fast lane's heads): the name becomes a
+    /// string only for a property, which keeps it.
+    mutating func add(name: UnsafeRawBufferPointer, value: String) {
+        add(Self.kind(of: name), rawName: { String(decoding: name, as: UTF8.self) }, value: value)
+    }
+
+    private mutating func add(_ kind: Kind, rawName: () -> String, value: String) {
+        switch kind {
         case .userID: userID = userID.map { $0 + ", " + value } ?? value
         case .policy: policies.append(value)
-        case .property(let property): properties.append(Property(rawName: name, name: property, value: value))
+        case .property(let property): properties.append(Property(rawName: rawName(), name: property, value: value))
         case .other: break
         }
     }
@@ -53,25 +65,22 @@ struct HeliconeHeaders: Equatable {
         case property(String)
     }
 
-    private static func kind(of name: String) -> Kind {
-        var name = name
-        return name.withUTF8 { bytes in
-            guard bytes.count > 9, matches(bytes, at: 0, "helicone-"),
-                  // NIO's parser takes any byte sequence as a name; HTTPFields (the general path) takes tokens only.
-                  bytes.allSatisfy(HTTPFieldBytes.isTokenByte)
-            else { return .other }
-            if bytes.count == 16, matches(bytes, at: 9, "user-id") { return .userID }
-            if bytes.count == 25, matches(bytes, at: 9, "ratelimit-policy") { return .policy }
-            if bytes.count > 18, matches(bytes, at: 9, "property-") {
-                return .property(String(decoding: UnsafeBufferPointer(rebasing: bytes[18...]), as: UTF8.self).lowercased())
-            }
-            return .other
+    private static func kind(of bytes: UnsafeRawBufferPointer) -> Kind {
+        guard bytes.count > 9, matches(bytes, at: 0, "helicone-"),
+              // NIO's parser takes any byte sequence as a name; HTTPFields (the general path) takes tokens only.
+              bytes.allSatisfy(HTTPFieldBytes.isTokenByte)
+        else { return .other }
+        if bytes.count == 16, matches(bytes, at: 9, "user-id") { return .userID }
+        if bytes.count == 25, matches(bytes, at: 9, "ratelimit-policy") { return .policy }
+        if bytes.count > 18, matches(bytes, at: 9, "property-") {
+            return .property(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[18...]), as: UTF8.self).lowercased())
         }
+        return .other
     }
 
     /// Whether `bytes` holds `lowercase` at `offset`, ignoring ASCII case (`| 0x20` lowercases
     /// letters and leaves the other token characters of these literals alone).
-    private static func matches(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int, _ lowercase: StaticString) -> Bool {
+    private static func matches(_ bytes: UnsafeRawBufferPointer, at offset: Int, _ lowercase: StaticString) -> Bool {
         let count = lowercase.utf8CodeUnitCount
         guard bytes.count - offset >= count else { return false }
         let literal = lowercase.utf8Start

@@ -90,7 +90,7 @@ struct FastLaneRequestHead {
                 return .notForFastLane
             default:
                 if name.count > 9, HTTPFieldBytes.equalsIgnoringCase(name.prefix(9), "helicone-") {
-                    helicone.add(name: String(decoding: name, as: UTF8.self), value: String(decoding: value, as: UTF8.self))
+                    helicone.add(name: UnsafeRawBufferPointer(rebasing: name), value: String(decoding: value, as: UTF8.self))
                 }
             }
         }
