@@ -12,25 +12,27 @@ public enum LimitDecider {
             func isFirstOnItsCounter(_ offset: Int) -> Bool {
                 !positions[..<offset].contains(positions[offset])
             }
-            var refusal: (check: LimitCheck, retryAfter: Int)?
-            for (offset, check) in checks.enumerated() where isFirstOnItsCounter(offset) {
+            // Checks are read in place, by offset: copying each one retained and released its strings.
+            var refusal: (offset: Int, retryAfter: Int)?
+            for offset in checks.indices where isFirstOnItsCounter(offset) {
                 let counter = counters.counter(at: positions[offset])
-                if counter.admissible(check) == nil {
-                    let retryAfter = counter.retryAfterSeconds(check, nowMs: nowMs)
+                if counter.admissible(checks[offset]) == nil {
+                    let retryAfter = counter.retryAfterSeconds(checks[offset], nowMs: nowMs)
                     // Name the limit that keeps the caller waiting longest; its wait is the answer.
-                    if refusal == nil || retryAfter > refusal!.retryAfter { refusal = (check, retryAfter) }
+                    if refusal == nil || retryAfter > refusal!.retryAfter { refusal = (offset, retryAfter) }
                 }
             }
             if let refusal {
-                return .refused(limit: refusal.check, retryAfterSeconds: refusal.retryAfter,
+                return .refused(limit: checks[refusal.offset], retryAfterSeconds: refusal.retryAfter,
                                 states: states(checks, positions: positions, counters: counters, nowMs: nowMs))
             }
             var reservations: [Reservation] = []
             reservations.reserveCapacity(checks.count)
-            for (offset, check) in checks.enumerated() where isFirstOnItsCounter(offset) {
-                let amount = counters.counter(at: positions[offset]).admissible(check)!
+            for offset in checks.indices where isFirstOnItsCounter(offset) {
+                let amount = counters.counter(at: positions[offset]).admissible(checks[offset])!
                 let slot = counters.reserve(amount, at: positions[offset], nowMs: nowMs)
-                reservations.append(Reservation(key: check.key, kind: check.kind, unit: check.unit, slot: slot, amount: amount))
+                reservations.append(Reservation(key: checks[offset].key, kind: checks[offset].kind, unit: checks[offset].unit, slot: slot,
+                                                amount: amount))
             }
             return .admitted(reservations: reservations, states: states(checks, positions: positions, counters: counters, nowMs: nowMs))
         }
@@ -40,8 +42,8 @@ public enum LimitDecider {
                                counters: CounterTable, nowMs: Int64) -> [LimitState] {
         var states: [LimitState] = []
         states.reserveCapacity(checks.count)
-        for (offset, check) in checks.enumerated() {
-            states.append(counters.counter(at: positions[offset]).state(check, nowMs: nowMs))
+        for offset in checks.indices {
+            states.append(counters.counter(at: positions[offset]).state(checks[offset], nowMs: nowMs))
         }
         return states
     }
