@@ -262,6 +262,22 @@ struct LedgerConformanceTests {
         }
     }
 
+    @Test("a batch with more properties than one statement may bind is written whole", arguments: LedgerBackend.available)
+    func manyProperties(_ backend: LedgerBackend) async throws {
+        try await backend.withLedger { ledger in
+            // 1,000 rows × 25 properties: 75,000 bound values, more than PostgreSQL takes in one statement.
+            let properties = Dictionary(uniqueKeysWithValues: (0..<25).map { ("p\($0)", "v\($0)") })
+            let rows = (0..<1_000).map { index in
+                UsageRow(requestID: "r\(index)", keyID: "k", account: "a", environment: "dev", properties: properties,
+                         endpoint: "/v1/embeddings", status: 200, inputTokens: 1, createdAtMs: 100)
+            }
+            try await ledger.insertUsage(rows)
+            let report = try await ledger.usageReport(by: .property("p24"), sinceMs: 0)
+            #expect(report.map(\.group) == ["v24"])
+            #expect(report.first?.requests == 1_000)
+        }
+    }
+
     @Test("reopening runs no migration twice and keeps the data; instances starting at once all migrate safely", arguments: LedgerBackend.available)
     func reopen(_ backend: LedgerBackend) async throws {
         try await backend.withLocation { location in

@@ -51,10 +51,13 @@ public struct JSONObjectView: Sendable {
 
     /// Reads the object that starts at `start`, validating it, and calls `body` with each member
     /// in document order, keeping none; returns where the object ends. For readers that want a
-    /// member or two of an object without a view of all of them.
+    /// member or two of an object without a view of all of them. `body` sees members before the
+    /// rest of the object is validated: what it learned counts only if this does not throw.
     @discardableResult
     public static func forEachMember(_ bytes: [UInt8], objectAt start: Int, _ body: (Member) -> Void) throws(JSONSyntaxError) -> Int {
-        try bytes.withUnsafeBufferPointer { (bytes) throws(JSONSyntaxError) -> Int in
+        // The scanner reads through a pointer: a start outside the document is a caller's bug, stopped here.
+        precondition(start >= 0 && start <= bytes.count, "an object start outside the document")
+        return try bytes.withUnsafeBufferPointer { (bytes) throws(JSONSyntaxError) -> Int in
             var scanner = JSONScanner(bytes: bytes, position: start)
             try scanner.expect(UInt8(ascii: "{"))
             scanner.skipWhitespace()
@@ -93,6 +96,7 @@ public struct JSONObjectView: Sendable {
 
     /// Checks that nothing but whitespace follows the document's object, which ends at `end`.
     public static func expectDocumentEnd(_ bytes: [UInt8], objectEnd end: Int) throws(JSONSyntaxError) {
+        precondition(end >= 0 && end <= bytes.count, "an object end outside the document")
         let after = bytes.withUnsafeBufferPointer { bytes in
             var scanner = JSONScanner(bytes: bytes, position: end)
             scanner.skipWhitespace()
@@ -197,6 +201,7 @@ public struct JSONObjectView: Sendable {
 
     /// Calls `body` with the range and kind of each element of the (validated) array at `range`.
     static func forEachElement(_ bytes: [UInt8], arrayAt range: Range<Int>, _ body: (Range<Int>, JSONValueKind) -> Void) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count, "an array outside the document")
         bytes.withUnsafeBufferPointer { bytes in
             var scanner = JSONScanner(bytes: bytes, position: range.lowerBound + 1)
             scanner.skipWhitespace()

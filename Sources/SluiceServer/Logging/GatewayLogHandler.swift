@@ -46,9 +46,10 @@ public struct GatewayLogHandler: LogHandler {
             merged["error.message"] = "\(error)"
             merged["error.type"] = "\(String(reflecting: type(of: error)))"
         }
-        let sorted = merged.sorted(by: { $0.key < $1.key })
+        // Described before the output's lock is taken: a value's description may itself log.
+        let sorted = merged.sorted(by: { $0.key < $1.key }).map { ($0.key, $0.value.description) }
         emit(level: event.level, message: event.message.description, source: event.source) { field in
-            for (key, value) in sorted { field(key, value.description) }
+            for (key, value) in sorted { field(key, value) }
         }
     }
 

@@ -12,6 +12,8 @@ extension Ledger {
     /// Rows per INSERT, well under the limits of bound parameters per statement (32,766 for
     /// SQLite, 65,535 for PostgreSQL).
     static let usageRowsPerStatement = 1000
+    /// Properties per INSERT: three bound values each, under the same limits.
+    static let propertiesPerStatement = 10_000
 
     /// Writes usage rows and debits their cost from their accounts, in one transaction, and
     /// returns each debited account's balance afterwards. A failed batch changes nothing, so it
@@ -58,12 +60,15 @@ extension Ledger {
                     }
                 }
                 let properties = chunk.flatMap { row in row.properties.sorted { $0.key < $1.key }.map { (row.requestID, $0.key, $0.value) } }
-                guard !properties.isEmpty else { continue }
-                var propertyInsert = database.insert(into: "usage_properties").columns("request_id", "name", "value")
-                for (requestID, name, value) in properties {
-                    propertyInsert = propertyInsert.values(requestID, name, value)
+                // Callers choose how many properties a request carries: split so that no statement
+                // binds more values than PostgreSQL takes (65,535).
+                for start in stride(from: 0, to: properties.count, by: Self.propertiesPerStatement) {
+                    var propertyInsert = database.insert(into: "usage_properties").columns("request_id", "name", "value")
+                    for (requestID, name, value) in properties[start..<min(start + Self.propertiesPerStatement, properties.count)] {
+                        propertyInsert = propertyInsert.values(requestID, name, value)
+                    }
+                    try await propertyInsert.ignoringConflicts(with: ["request_id", "name"]).run()
                 }
-                try await propertyInsert.ignoringConflicts(with: ["request_id", "name"]).run()
             }
             let allNew = newIDs.count == ordered.count
             let inserted = allNew ? [] : Set(newIDs)
