@@ -248,6 +248,28 @@ struct LedgerConformanceTests {
         }
     }
 
+    @Test("every field of a usage row comes back as written: nulls, empty and non-ASCII text, flags, large numbers", arguments: LedgerBackend.available)
+    func usageRowRoundTrip(_ backend: LedgerBackend) async throws {
+        try await backend.withLedger { ledger in
+            try await ledger.createAccount(name: "acme", balance: NanoDollars(10_000_000_000), atMs: 1)
+            let rows = fullUsageRows()
+            try await ledger.insertUsage(rows)
+            let read = try await ledger.recentUsage(limit: 10)
+            #expect(read.sorted { $0.requestID < $1.requestID } == rows.sorted { $0.requestID < $1.requestID })
+        }
+    }
+
+    @Test("a request id twice in one batch is one row, debited once", arguments: LedgerBackend.available)
+    func duplicateInBatch(_ backend: LedgerBackend) async throws {
+        try await backend.withLedger { ledger in
+            try await ledger.createAccount(name: "acme", balance: NanoDollars(1_000_000), atMs: 1)
+            let row = usageRow("twice", account: "acme", cost: 300)
+            let debits = try await ledger.insertUsage([row, row, usageRow("once", account: "acme", cost: 5)])
+            #expect(debits == [AccountDebit(account: "acme", amount: NanoDollars(305), balanceAfter: NanoDollars(999_695), version: 1)])
+            #expect(try await ledger.recentUsage(limit: 10).count == 2)
+        }
+    }
+
     @Test("a batch larger than one statement is written whole", arguments: LedgerBackend.available)
     func largeBatch(_ backend: LedgerBackend) async throws {
         try await backend.withLedger { ledger in

@@ -21,6 +21,30 @@ struct LedgerTests {
         }
     }
 
+    @Test("an in-memory ledger writes usage rows through SQLKit: every field, once, debited once")
+    func inMemoryUsage() async throws {
+        try await withOpenLedger(.sqlite(path: ":memory:")) { ledger in
+            try await ledger.createAccount(name: "acme", balance: NanoDollars(10_000_000_000), atMs: 1)
+            let rows = fullUsageRows()
+            let debits = try await ledger.insertUsage(rows + [rows[0]])
+            #expect(debits == [AccountDebit(account: "acme", amount: NanoDollars(5_000_000_123), balanceAfter: NanoDollars(4_999_999_877), version: 1)])
+            #expect(try await ledger.insertUsage(rows).isEmpty)  // written again: nothing new to debit
+            let read = try await ledger.recentUsage(limit: 10)
+            #expect(read.sorted { $0.requestID < $1.requestID } == rows.sorted { $0.requestID < $1.requestID })
+        }
+    }
+
+    @Test("a usage batch after the ledger closed is refused with a clear error, not lost silently")
+    func usageAfterClose() async throws {
+        try await LedgerBackend.sqlite.withLocation { location in
+            let ledger = try await Ledger.open(location, logger: Logger(label: "test"))
+            await ledger.close()
+            await #expect(throws: LedgerError.unavailable("the ledger is closed")) {
+                try await ledger.insertUsage([usageRow("late")])
+            }
+        }
+    }
+
     @Test("a ledger in a folder that does not exist is a clear error")
     func missingFolder() async throws {
         await #expect(throws: LedgerError.self) {

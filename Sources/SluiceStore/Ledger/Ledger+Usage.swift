@@ -1,7 +1,5 @@
 import SluiceCore
 import SQLKit
-import SQLiteNIO
-import Synchronization
 
 extension Ledger {
     static let usageColumns = [
@@ -22,42 +20,29 @@ extension Ledger {
     @discardableResult
     public func insertUsage(_ rows: [UsageRow], leaseHolder: String? = nil) async throws -> [AccountDebit] {
         guard !rows.isEmpty else { return [] }
-        do {
-            return try await insertUsage(rows, leaseHolder: leaseHolder, assumingAllNew: true)
-        } catch is UsageRowsAlreadyPresent {
-            return try await insertUsage(rows, leaseHolder: leaseHolder, assumingAllNew: false)
+        // A SQLite file has one write lock, taken whole by each batch: the rows' order does not matter.
+        if let usageWriter {
+            return try await asWriter { try await usageWriter.write(rows, leaseHolder: leaseHolder) }
         }
-    }
-
-    /// `insertUsage`; with `assumingAllNew`, SQLite's inserts are counted, not read back
-    /// (`insertUsageRows`), and the transaction is rolled back if some rows were there already.
-    private func insertUsage(_ rows: [UsageRow], leaseHolder: String?, assumingAllNew: Bool) async throws -> [AccountDebit] {
         // In request-id order, so two writers with overlapping batches (a retry racing its
         // original on another connection) lock the same rows in the same order, never a cycle.
-        // Usually already in order (request ids start with their time): then not copied.
-        let inOrder = zip(rows, rows.dropFirst()).allSatisfy { $0.requestID <= $1.requestID }
+        // Often already in order (request ids start with their time): then not copied.
+        let inOrder = rows.indices.dropLast().allSatisfy { rows[$0].requestID <= rows[$0 + 1].requestID }
         let ordered = inOrder ? rows : rows.sorted { $0.requestID < $1.requestID }
-        return try await inLedgerTransaction { connection in
-            let database = connection.database
+        return try await inTransaction { database in
             // Only rows new to the ledger are debited, so a retried batch never charges twice.
-            // Most batches are all new: then no set of their ids is needed.
-            var newIDs: [String] = []
-            newIDs.reserveCapacity(ordered.count)
+            var newIDs: Set<String> = []
             for chunk in stride(from: 0, to: ordered.count, by: Self.usageRowsPerStatement).map({ ordered[$0..<min($0 + Self.usageRowsPerStatement, ordered.count)] }) {
-                if let sqlite = connection.sqlite {
-                    newIDs += try await Self.insertUsageRows(chunk, on: sqlite, assumingAllNew: assumingAllNew)
-                } else {
-                    var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
-                    for row in chunk {
-                        insert = insert.values([
-                            row.requestID, row.keyID, row.account, row.environment, row.userID, row.endpoint, row.requestedModel,
-                            row.servedModel, row.status, row.errorCode, row.inputTokens, row.outputTokens, row.cost.value, row.latencyMs,
-                            row.timeToFirstByteMs, row.attempts, row.streamed ? 1 : 0, row.estimated ? 1 : 0, row.createdAtMs,
-                        ] as [any Encodable & Sendable])
-                    }
-                    for row in try await insert.ignoringConflicts(with: ["request_id"]).returning("request_id").all() {
-                        newIDs.append(try row.decode(column: "request_id", as: String.self))
-                    }
+                var insert = database.insert(into: "usage_rows").columns(Self.usageColumns)
+                for row in chunk {
+                    insert = insert.values([
+                        row.requestID, row.keyID, row.account, row.environment, row.userID, row.endpoint, row.requestedModel,
+                        row.servedModel, row.status, row.errorCode, row.inputTokens, row.outputTokens, row.cost.value, row.latencyMs,
+                        row.timeToFirstByteMs, row.attempts, row.streamed ? 1 : 0, row.estimated ? 1 : 0, row.createdAtMs,
+                    ] as [any Encodable & Sendable])
+                }
+                for row in try await insert.ignoringConflicts(with: ["request_id"]).returning("request_id").all() {
+                    newIDs.insert(try row.decode(column: "request_id", as: String.self))
                 }
                 let properties = chunk.flatMap { row in row.properties.sorted { $0.key < $1.key }.map { (row.requestID, $0.key, $0.value) } }
                 // Callers choose how many properties a request carries: split so that no statement
@@ -70,10 +55,9 @@ extension Ledger {
                     try await propertyInsert.ignoringConflicts(with: ["request_id", "name"]).run()
                 }
             }
-            let allNew = newIDs.count == ordered.count
-            let inserted = allNew ? [] : Set(newIDs)
             var costs: [String: Int64] = [:]
-            for row in rows where row.cost.value != 0 && (allNew || inserted.contains(row.requestID)) { costs[row.account, default: 0] += row.cost.value }
+            // A request id twice in one batch is one call: debited once, as the row is written once.
+            for row in ordered where row.cost.value != 0 && newIDs.remove(row.requestID) != nil { costs[row.account, default: 0] += row.cost.value }
             var debits: [AccountDebit] = []
             // Accounts in name order, then their leases: the same lock order as `leaseCredits`.
             for (account, cost) in costs.sorted(by: { $0.key < $1.key }) {
@@ -186,62 +170,7 @@ extension Ledger {
             createdAtMs: try row.decode(column: "created_at", as: Int64.self)
         )
     }
-
-    /// The usage rows' INSERT on SQLite with its values bound as they are: the same statement
-    /// SQLKit builds, without encoding each of a flush's thousands of values through `Encodable`
-    /// (most of the flusher's CPU time). Returns the request ids that were new.
-    ///
-    /// With `assumingAllNew` the rows are inserted without `RETURNING` and counted with
-    /// `changes()` (reading every inserted row back was a third of SQLiteNIO's share of a flush),
-    /// and a count short of the rows throws `UsageRowsAlreadyPresent`: the caller rolls back and
-    /// inserts again, asking which rows were new.
-    static func insertUsageRows(_ rows: ArraySlice<UsageRow>, on sqlite: SQLiteConnection, assumingAllNew: Bool) async throws -> [String] {
-        let placeholders = "(" + Array(repeating: "?", count: Self.usageColumns.count).joined(separator: ",") + ")"
-        let columns: String = usageColumns.joined(separator: ",")
-        let values: String = Array(repeating: placeholders, count: rows.count).joined(separator: ",")
-        let insert = "INSERT INTO usage_rows (\(columns)) VALUES \(values) ON CONFLICT (request_id) DO NOTHING"
-        func text(_ value: String?) -> SQLiteData { value.map { .text($0) } ?? .null }
-        func integer(_ value: Int?) -> SQLiteData { value.map { .integer(SQLiteInt64($0)) } ?? .null }
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(rows.count * usageColumns.count)
-        for row in rows {
-            binds.append(.text(row.requestID))
-            binds.append(.text(row.keyID))
-            binds.append(.text(row.account))
-            binds.append(.text(row.environment))
-            binds.append(text(row.userID))
-            binds.append(.text(row.endpoint))
-            binds.append(text(row.requestedModel))
-            binds.append(text(row.servedModel))
-            binds.append(integer(row.status))
-            binds.append(text(row.errorCode))
-            binds.append(integer(row.inputTokens))
-            binds.append(integer(row.outputTokens))
-            binds.append(.integer(SQLiteInt64(row.cost.value)))
-            binds.append(integer(row.latencyMs))
-            binds.append(integer(row.timeToFirstByteMs))
-            binds.append(integer(row.attempts))
-            binds.append(integer(row.streamed ? 1 : 0))
-            binds.append(integer(row.estimated ? 1 : 0))
-            binds.append(.integer(SQLiteInt64(row.createdAtMs)))
-        }
-        if assumingAllNew {
-            _ = try await sqlite.query(insert, binds)
-            let inserted = try await sqlite.query("SELECT changes() AS inserted").first?.column("inserted")?.integer
-            guard inserted == rows.count else { throw UsageRowsAlreadyPresent() }
-            return rows.map(\.requestID)
-        }
-        let inserted = Mutex<[String]>([])
-        try await sqlite.query(insert + " RETURNING request_id", binds) { row in
-            if let id = row.column("request_id")?.string { inserted.withLock { $0.append(id) } }
-        }
-        return inserted.withLock { $0 }
-    }
 }
-
-/// A batch of usage rows inserted as all new held rows the ledger already had (a retried batch):
-/// it is inserted again, asking which rows were new.
-struct UsageRowsAlreadyPresent: Error {}
 
 extension Ledger {
     /// Requests, errors, 429s, tokens and cost per minute since `sinceMs`, oldest first; minutes

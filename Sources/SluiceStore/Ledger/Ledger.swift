@@ -19,11 +19,15 @@ public final class Ledger: Sendable {
     /// SQLite: where write transactions queue for the file's one write lock (nil on PostgreSQL,
     /// whose row locks let writers of different rows proceed together).
     let writerGate: LedgerWriterGate?
+    /// SQLite files: writes usage batches with statements prepared once (nil on PostgreSQL and
+    /// for an in-memory database, where usage goes through SQLKit).
+    let usageWriter: SQLiteUsageWriter?
 
-    init(pool: LedgerConnectionPool, location: LedgerLocation) {
+    init(pool: LedgerConnectionPool, location: LedgerLocation, usageWriter: SQLiteUsageWriter? = nil) {
         self.pool = pool
         self.location = location
         self.dialect = location.dialect
+        self.usageWriter = usageWriter
         if case .sqlite(let path) = location { writerGate = LedgerWriterGate.forFile(path) } else { writerGate = nil }
     }
 
@@ -68,28 +72,26 @@ public final class Ledger: Sendable {
                     try? await connection.close()
                     throw error
                 }
-                return LedgerConnection(database: database, sqlite: connection, isClosed: { false }, close: { try? await connection.close() })
+                return LedgerConnection(database: database, isClosed: { false }, close: { try? await connection.close() })
             } catch {
                 throw LedgerError.unavailable("cannot open the SQLite ledger at \(path): \(String(reflecting: error))")
             }
         }
         var connections: [LedgerConnection] = []
+        let usageWriter: SQLiteUsageWriter?
         do {
             for _ in 0..<count { connections.append(try await connect()) }
+            // After the first connection: the file exists and is in WAL mode.
+            usageWriter = path == ":memory:" ? nil : try SQLiteUsageWriter(path: path)
         } catch {
             for connection in connections { await connection.close() }
             throw error
         }
-        return Ledger(pool: LedgerConnectionPool(connections: connections, open: connect), location: .sqlite(path: path))
+        return Ledger(pool: LedgerConnectionPool(connections: connections, open: connect), location: .sqlite(path: path), usageWriter: usageWriter)
     }
 
     /// Runs `body` with a connection of its own; statements inside it never interleave with others.
     func withConnection<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await withLedgerConnection { try await body($0.database) }
-    }
-
-    /// `withConnection`, with the connection itself (for what only SQLite can do).
-    func withLedgerConnection<T: Sendable>(_ body: (LedgerConnection) async throws -> T) async throws -> T {
         var slot = try await pool.lease()
         if let connection = slot, connection.isClosed() {
             await connection.close()
@@ -99,7 +101,7 @@ public final class Ledger: Sendable {
             let connection: LedgerConnection
             if let slot { connection = slot } else { connection = try await pool.open() }
             slot = connection
-            let result = try await body(connection)
+            let result = try await body(connection.database)
             await pool.release(connection)
             return result
         } catch {
@@ -116,18 +118,12 @@ public final class Ledger: Sendable {
     /// another connection wrote in between, and the busy handler cannot retry that. PostgreSQL
     /// transactions are READ COMMITTED; the statements that need a row lock take it.
     func inTransaction<T: Sendable>(_ body: (any SQLDatabase) async throws -> T) async throws -> T {
-        try await inLedgerTransaction { try await body($0.database) }
-    }
-
-    /// `inTransaction`, with the connection itself.
-    func inLedgerTransaction<T: Sendable>(_ body: (LedgerConnection) async throws -> T) async throws -> T {
         let begin: SQLQueryString = dialect == .sqlite ? "BEGIN IMMEDIATE" : "BEGIN"
         return try await asWriter {
-            try await withLedgerConnection { connection in
-                let database = connection.database
+            try await withConnection { database in
                 try await database.raw(begin).run()
                 do {
-                    let result = try await body(connection)
+                    let result = try await body(database)
                     try await database.raw("COMMIT").run()
                     return result
                 } catch {
@@ -152,6 +148,7 @@ public final class Ledger: Sendable {
 
     /// Closes every connection; the ledger cannot be used afterwards.
     public func close() async {
+        usageWriter?.close()
         await pool.close()
     }
 

@@ -1,12 +1,8 @@
 import SQLKit
-import SQLiteNIO
 
 /// One open database connection, as the pool holds it.
 struct LedgerConnection: Sendable {
     let database: any SQLDatabase
-    /// The same connection without SQLKit, on SQLite: for the usage-row insert, whose thousands
-    /// of values per flush SQLKit would encode one `Encodable` at a time.
-    var sqlite: SQLiteConnection? = nil
     /// Whether the connection died (a PostgreSQL server restarted, a network cut); such a
     /// connection is replaced on its next lease.
     let isClosed: @Sendable () -> Bool

@@ -66,3 +66,17 @@ func usageRow(_ id: String, key: String = "key_a", account: String = "acme", mod
              servedModel: status == 200 ? model : nil, status: status, errorCode: error, inputTokens: input,
              outputTokens: output, cost: NanoDollars(cost ?? Int64(input * 2500 + output * 10000)), createdAtMs: at)
 }
+
+/// Usage rows that use every column: one with every optional field set (non-ASCII, empty and
+/// quoted text, flags, numbers past 32 bits), one with every optional field empty.
+func fullUsageRows() -> [UsageRow] {
+    [
+        UsageRow(requestID: "req_full", keyID: "key_ü", account: "acme", environment: "", userID: "Zoë 🚀 \"quoted\" 'single'",
+                 properties: ["team": "red", "empty": "", "emoji": "🚀"], endpoint: "/v1/chat/completions",
+                 requestedModel: "gpt-4o", servedModel: "gpt-4o-2024-08-06", status: 200, errorCode: "partial",
+                 inputTokens: 3_000_000_000, outputTokens: 7, cost: NanoDollars(5_000_000_123), latencyMs: 1_234,
+                 timeToFirstByteMs: 56, attempts: 3, streamed: true, estimated: true, createdAtMs: 1_764_547_200_123),
+        UsageRow(requestID: "req_bare", keyID: "k", account: "acme", environment: "prod", endpoint: "/v1/embeddings", status: 502,
+                 createdAtMs: 1),
+    ]
+}
