@@ -1,4 +1,5 @@
 import HTTPTypes
+import NIOHTTP1
 import RawStructuredFieldValues
 import SluiceCore
 @testable import SluiceServer
@@ -48,6 +49,13 @@ struct RateLimitHeadersTests {
             let expected = Self.reference(states)
             #expect(fields[.rateLimitPolicy] == expected.policy)
             #expect(fields[.rateLimit] == expected.limit)
+            // The fast lane's heads get the same fields, written in place.
+            var headers = HTTPHeaders()
+            RateLimitHeaders.add(states, headerPolicies: policies, to: &headers)
+            #expect(headers["RateLimit-Policy"] == [expected.policy])
+            #expect(headers["RateLimit"] == [expected.limit])
+            #expect(headers["Helicone-RateLimit-Policy"] == fields[.heliconePolicy].map { [$0] })
+            #expect(headers["Helicone-RateLimit-Remaining"] == fields[.heliconeRemaining].map { [$0] })
         }
     }
 }
