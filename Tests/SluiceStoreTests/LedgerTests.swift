@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SluiceCore
 import SluiceStore
+import SQLiteNIO
 import Testing
 
 /// What only the SQLite ledger does; the shared contract is `LedgerConformanceTests`.
@@ -31,6 +32,24 @@ struct LedgerTests {
             #expect(try await ledger.insertUsage(rows).isEmpty)  // written again: nothing new to debit
             let read = try await ledger.recentUsage(limit: 10)
             #expect(read.sorted { $0.requestID < $1.requestID } == rows.sorted { $0.requestID < $1.requestID })
+        }
+    }
+
+    @Test("a usage batch waits for another connection's write lock on the file, then lands")
+    func usageWaitsForWriteLock() async throws {
+        try await LedgerBackend.sqlite.withLocation { location in
+            guard case .sqlite(let path) = location else { return }
+            try await withOpenLedger(location) { ledger in
+                // Another writer of the file (another process, as far as SQLite can tell).
+                let other = try await SQLiteConnection.open(storage: .file(path: path))
+                _ = try await other.query("BEGIN IMMEDIATE")
+                let writing = Task { try await ledger.insertUsage([usageRow("waited")]) }
+                try await Task.sleep(for: .milliseconds(300))
+                _ = try await other.query("COMMIT")
+                try await other.close()
+                _ = try await writing.value
+                #expect(try await ledger.recentUsage(limit: 10).map(\.requestID) == ["waited"])
+            }
         }
     }
 

@@ -148,7 +148,7 @@ public final class Ledger: Sendable {
 
     /// Closes every connection; the ledger cannot be used afterwards.
     public func close() async {
-        usageWriter?.close()
+        await usageWriter?.close()
         await pool.close()
     }
 

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOPosix
 import SluiceCore
 import Synchronization
@@ -20,31 +25,43 @@ import VaporCSQLite
 final class SQLiteUsageWriter: Sendable {
     private let connection: Mutex<Connection?>
     private let path: String
+    /// The writer's own thread: a batch waiting for another process's write lock blocks it, not
+    /// one of the few threads SQLiteNIO's connections share.
+    private let thread = NIOThreadPool(numberOfThreads: 1)
 
     /// Opens the file (which `Ledger.openSQLite` has already opened and set to WAL).
     init(path: String) throws(LedgerError) {
         self.path = path
         self.connection = Mutex(try Connection(path: path))
+        thread.start()
     }
 
     /// Inserts `rows` and their properties, and debits the cost of the new
     /// ones from their accounts (and from `leaseHolder`'s leases), in one transaction. Blocks:
-    /// runs on NIO's thread pool.
+    /// runs on the writer's thread.
     func write(_ rows: [UsageRow], leaseHolder: String?) async throws -> [AccountDebit] {
-        try await NIOThreadPool.singleton.runIfActive { [self] in
-            try connection.withLock { connection throws(LedgerError) -> [AccountDebit] in
-                guard let connection else { throw LedgerError.unavailable("the ledger is closed") }
-                do throws(Failure) {
-                    return try connection.write(rows, leaseHolder: leaseHolder)
-                } catch {
-                    throw LedgerError.unavailable("the SQLite ledger at \(path) refused a usage batch: \(error.message)")
+        // Checked here too: once closed, the thread is gone and would only say "cancelled".
+        guard connection.withLock({ $0 != nil }) else { throw LedgerError.unavailable("the ledger is closed") }
+        do {
+            return try await thread.runIfActive { [self] in
+                try connection.withLock { connection throws(LedgerError) -> [AccountDebit] in
+                    guard let connection else { throw LedgerError.unavailable("the ledger is closed") }
+                    do throws(Failure) {
+                        return try connection.write(rows, leaseHolder: leaseHolder)
+                    } catch {
+                        throw LedgerError.unavailable("the SQLite ledger at \(path) refused a usage batch: \(error.message)")
+                    }
                 }
             }
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw LedgerError.unavailable("the ledger is closed")
         }
     }
 
-    func close() {
+    /// Closes the connection (after a batch being written) and stops the thread.
+    func close() async {
         connection.withLock { $0 = nil }
+        try? await thread.shutdownGracefully()
     }
 
     /// A SQLite error, as `sqlite3_errmsg` words it.
@@ -70,13 +87,19 @@ final class SQLiteUsageWriter: Sendable {
                 throw LedgerError.unavailable("cannot open the SQLite ledger at \(path) for usage: \(message)")
             }
             db = handle
-            // As SQLiteNIO's connections: wait for another process's write lock rather than fail.
-            sqlite_nio_sqlite3_busy_handler(db, { _, _ in 1 }, nil)
+            // As SQLiteNIO's connections: wait for another process's write lock (a `sluice keys`
+            // command, another instance) rather than fail; after a few quick tries, in 1 ms
+            // sleeps, so a long wait does not spin a thread-pool thread.
+            sqlite_nio_sqlite3_busy_handler(db, { _, tries in
+                if tries >= 8 { usleep(1_000) }
+                return 1
+            }, nil)
             do {
                 try execute("PRAGMA synchronous=NORMAL")
                 try execute("PRAGMA foreign_keys=ON")
             } catch {
-                sqlite_nio_sqlite3_close(db)
+                // (`deinit` closes the handle: it runs for an initializer that throws once every
+                // property is set.)
                 throw LedgerError.unavailable("cannot open the SQLite ledger at \(path) for usage: \(error.message)")
             }
         }
@@ -95,6 +118,8 @@ final class SQLiteUsageWriter: Sendable {
                 statements = try Statements(db: db)
                 self.statements = statements
             }
+            // A transaction left open by a failed ROLLBACK would refuse every later BEGIN.
+            if sqlite_nio_sqlite3_get_autocommit(db) == 0 { _ = sqlite_nio_sqlite3_exec(db, "ROLLBACK", nil, nil, nil) }
             try execute("BEGIN IMMEDIATE")
             do throws(Failure) {
                 var costs: [String: Int64] = [:]
