@@ -267,6 +267,10 @@ struct LedgerConformanceTests {
             let debits = try await ledger.insertUsage([row, row, usageRow("once", account: "acme", cost: 5)])
             #expect(debits == [AccountDebit(account: "acme", amount: NanoDollars(305), balanceAfter: NanoDollars(999_695), version: 1)])
             #expect(try await ledger.recentUsage(limit: 10).count == 2)
+            // The first row with an id is the one written, and what it cost is what is debited.
+            let free = try await ledger.insertUsage([usageRow("free", account: "acme", cost: 0), usageRow("free", account: "acme", cost: 300)])
+            #expect(free.isEmpty)
+            #expect(try await ledger.account(named: "acme")?.balance == NanoDollars(999_695))
         }
     }
 

@@ -3,6 +3,7 @@ import Logging
 import SluiceCore
 import SluiceStore
 import SQLiteNIO
+import Synchronization
 import Testing
 
 /// What only the SQLite ledger does; the shared contract is `LedgerConformanceTests`.
@@ -43,8 +44,15 @@ struct LedgerTests {
                 // Another writer of the file (another process, as far as SQLite can tell).
                 let other = try await SQLiteConnection.open(storage: .file(path: path))
                 _ = try await other.query("BEGIN IMMEDIATE")
-                let writing = Task { try await ledger.insertUsage([usageRow("waited")]) }
+                let written = Atomic(false)
+                let writing = Task {
+                    let debits = try await ledger.insertUsage([usageRow("waited")])
+                    written.store(true, ordering: .sequentiallyConsistent)
+                    return debits
+                }
                 try await Task.sleep(for: .milliseconds(300))
+                let writtenBeforeCommit = written.load(ordering: .sequentiallyConsistent)
+                #expect(!writtenBeforeCommit)  // still waiting for the lock
                 _ = try await other.query("COMMIT")
                 try await other.close()
                 _ = try await writing.value

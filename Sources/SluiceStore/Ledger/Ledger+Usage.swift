@@ -57,7 +57,8 @@ extension Ledger {
             }
             var costs: [String: Int64] = [:]
             // A request id twice in one batch is one call: debited once, as the row is written once.
-            for row in ordered where row.cost.value != 0 && newIDs.remove(row.requestID) != nil { costs[row.account, default: 0] += row.cost.value }
+            // (The id is taken off first: the first row with it is the one written, whatever it cost.)
+            for row in ordered where newIDs.remove(row.requestID) != nil && row.cost.value != 0 { costs[row.account, default: 0] += row.cost.value }
             var debits: [AccountDebit] = []
             // Accounts in name order, then their leases: the same lock order as `leaseCredits`.
             for (account, cost) in costs.sorted(by: { $0.key < $1.key }) {

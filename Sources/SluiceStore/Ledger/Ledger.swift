@@ -82,7 +82,9 @@ public final class Ledger: Sendable {
         do {
             for _ in 0..<count { connections.append(try await connect()) }
             // After the first connection: the file exists and is in WAL mode.
-            usageWriter = path == ":memory:" ? nil : try SQLiteUsageWriter(path: path)
+            // Not for a database private to its connection (`:memory:`; a library caller's empty
+            // path or `file:` URI can name one too): the writer would open one of its own.
+            usageWriter = path == ":memory:" || path.isEmpty || path.hasPrefix("file:") ? nil : try SQLiteUsageWriter(path: path)
         } catch {
             for connection in connections { await connection.close() }
             throw error

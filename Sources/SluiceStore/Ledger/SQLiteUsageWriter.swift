@@ -41,7 +41,7 @@ final class SQLiteUsageWriter: Sendable {
     /// runs on the writer's thread.
     func write(_ rows: [UsageRow], leaseHolder: String?) async throws -> [AccountDebit] {
         // Checked here too: once closed, the thread is gone and would only say "cancelled".
-        guard connection.withLock({ $0 != nil }) else { throw LedgerError.unavailable("the ledger is closed") }
+        guard isOpen else { throw LedgerError.unavailable("the ledger is closed") }
         do {
             return try await thread.runIfActive { [self] in
                 try connection.withLock { connection throws(LedgerError) -> [AccountDebit] in
@@ -53,14 +53,19 @@ final class SQLiteUsageWriter: Sendable {
                     }
                 }
             }
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
+        } catch is CancellationError where !isOpen {
+            // Closed between the check and the thread taking the batch.
             throw LedgerError.unavailable("the ledger is closed")
         }
     }
 
-    /// Closes the connection (after a batch being written) and stops the thread.
+    private var isOpen: Bool { connection.withLock { $0 != nil } }
+
+    /// Closes the connection and stops the thread. On the writer's thread, after the batch it
+    /// is writing: a batch waiting for another process's write lock then holds up only this
+    /// task, not a thread of the caller's.
     func close() async {
-        connection.withLock { $0 = nil }
+        try? await thread.runIfActive { [self] in connection.withLock { $0 = nil } }
         try? await thread.shutdownGracefully()
     }
 

@@ -1,4 +1,5 @@
 import HTTPTypes
+import NIOCore
 import NIOHTTP1
 import RawStructuredFieldValues
 import SluiceCore
@@ -56,6 +57,25 @@ struct RateLimitHeadersTests {
             #expect(headers["RateLimit"] == [expected.limit])
             #expect(headers["Helicone-RateLimit-Policy"] == fields[.heliconePolicy].map { [$0] })
             #expect(headers["Helicone-RateLimit-Remaining"] == fields[.heliconeRemaining].map { [$0] })
+            #expect(headers["Helicone-RateLimit-Limit"] == fields[.heliconeLimit].map { [$0] })
+            // And the byte head the fast lane writes is what NIO's encoder writes for those fields.
+            var head = AnswerHeadBytes(.ok, allocator: ByteBufferAllocator())
+            RateLimitHeaders.add(states, headerPolicies: policies, to: &head)
+            head.add(name: "Content-Length", value: "0")
+            var expectedHead = HTTPHeaders()
+            for field in fields { expectedHead.add(name: field.name.rawName, value: field.value) }
+            expectedHead.add(name: "Content-Length", value: "0")
+            #expect(String(buffer: head.finished()) == (try AnswerHeadBytesTests.encoded(.ok, expectedHead)))
         }
+    }
+
+    @Test("no limits, no limit headers, on either kind of head")
+    func noStates() {
+        var fields = HTTPFields()
+        RateLimitHeaders.add([], headerPolicies: [], to: &fields)
+        #expect(fields.isEmpty)
+        var head = AnswerHeadBytes(.ok, allocator: ByteBufferAllocator())
+        RateLimitHeaders.add([], headerPolicies: [], to: &head)
+        #expect(String(buffer: head.finished()) == "HTTP/1.1 200 OK\r\n\r\n")
     }
 }
