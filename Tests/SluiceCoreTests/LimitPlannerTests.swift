@@ -32,6 +32,18 @@ struct LimitPlannerTests {
         #expect(checks.allSatisfy { $0.counterKey.hasPrefix("key_a|") })
     }
 
+    @Test("checks made for one estimate, given another's amounts, are the checks made for the other",
+          arguments: [UsageEstimate(tokens: 0, cost: .zero), UsageEstimate(tokens: 7, cost: NanoDollars(1)),
+                      UsageEstimate(tokens: 250_000, cost: NanoDollars(9_000_000_000))])
+    func amountsForAnotherEstimate(other: UsageEstimate) throws {
+        let limits = KeyLimits(rpm: 60, tpm: 10_000, dailyTokenCap: 200_000, maxConcurrent: 4,
+                               policies: try policies("100;w=3600, 5;w=60;u=cents, 9;w=60;u=token"))
+        let segments = RequestSegments(userID: "alice", properties: [:])
+        let header = "10;w=60;u=token;s=user, 3;w=90;u=cents, 4;w=60"
+        let kept = try plan(limits: limits, header: header, segments: segments)
+        #expect(LimitPlanner.withAmounts(kept, for: other) == (try plan(limits: limits, header: header, segments: segments, estimate: other)))
+    }
+
     @Test("the largest quota the policy syntax allows, in cents, saturates the counter instead of overflowing", arguments: [
         "1000000000000;w=60;u=cents", "922337203686;w=60;u=cents",
     ])

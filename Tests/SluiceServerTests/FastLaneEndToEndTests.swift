@@ -215,6 +215,47 @@ struct FastLaneEndToEndTests {
         }
     }
 
+    @Test("calls on one connection that change user, policy header or model are each decided by their own limits")
+    func decisionsKeptPerConnection() async throws {
+        try await withGateway { gateway in
+            let key = try await Self.cachedKey(gateway)
+            func call(policy: String?, user: String, model: String = "gpt-4o-mini") -> String {
+                let body = chatBody(model: model, content: "kept")
+                var head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\n"
+                if let policy { head += "Helicone-RateLimit-Policy: \(policy)\r\n" }
+                return head + "Helicone-User-Id: \(user)\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+            }
+            // One connection, served one call after the other: the connection keeps its last
+            // decision's inputs, and a call that differs in any of them must not reuse them.
+            let calls = [
+                // Each differs from the one before it in one thing only.
+                call(policy: "3;w=60;s=user", user: "alice"), call(policy: "3;w=60;s=user", user: "alice", model: "gpt-4o"),
+                call(policy: "3;w=60;s=user", user: "bob", model: "gpt-4o"), call(policy: nil, user: "bob", model: "gpt-4o"),
+                call(policy: "1;w=60;s=user", user: "bob", model: "gpt-4o"), call(policy: "3;w=60;s=user", user: "alice"),
+                call(policy: "3;w=60;s=user", user: "alice"),
+            ]
+            let text = try await RawHTTPConnection.exchange(port: gateway.port, sending: calls.joined(), untilResponses: calls.count)
+            let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.components(separatedBy: "\r\n") }
+            #expect(answers.map { $0[0].prefix(3) } == ["200", "200", "200", "200", "200", "200", "429"])
+            func field(_ name: String, _ lines: [String]) -> String? {
+                lines.first { $0.lowercased().hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)).trimmingCharacters(in: .whitespaces) }
+            }
+            #expect(answers.prefix(6).map { field("sluice-served-model", $0) } == ["gpt-4o-mini", "gpt-4o", "gpt-4o", "gpt-4o", "gpt-4o", "gpt-4o-mini"])
+            let headerPolicyLeft = answers.map { lines in
+                field("ratelimit", lines).flatMap { value in value.range(of: #""header-1";r=[0-9]+"#, options: .regularExpression).map { String(value[$0]) } }
+            }
+            #expect(headerPolicyLeft == [
+                "\"header-1\";r=2",
+                "\"header-1\";r=1",  // alice's counter, whatever the model
+                "\"header-1\";r=2",  // bob's own
+                nil,  // no policy header, no header limit
+                "\"header-1\";r=0",  // another policy, its own counter
+                "\"header-1\";r=0", "\"header-1\";r=0",  // alice's last one, then refused
+            ])
+            #expect(try await Self.fastLaneCount(gateway, outcome: "answered") == 6)
+        }
+    }
+
     @Test("requests that arrive in pieces are served on the fast lane, in order, on one connection")
     func requestsInPieces() async throws {
         try await withGateway { gateway in

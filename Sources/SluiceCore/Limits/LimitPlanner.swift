@@ -68,6 +68,21 @@ public enum LimitPlanner {
         return checks
     }
 
+    /// `checks` made for one estimate, with the amounts another estimate asks for: what
+    /// `checks(...)` gives for `estimate` when nothing else differs (the fast lane keeps a
+    /// connection's last checks, whose counter keys and names do not change from call to call).
+    public static func withAmounts(_ checks: [LimitCheck], for estimate: UsageEstimate) -> [LimitCheck] {
+        var checks = checks
+        for index in checks.indices {
+            switch checks[index].unit {
+            case .requests, .concurrentRequests: checks[index].amount = 1
+            case .tokens: checks[index].amount = estimate.tokens
+            case .cents: checks[index].amount = estimate.cost.value
+            }
+        }
+        return checks
+    }
+
     /// The exact message of a 429 from the daily token cap.
     public static let dailyCapMessage = "Daily token cap reached"
 

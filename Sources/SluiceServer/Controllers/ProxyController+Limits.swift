@@ -93,12 +93,21 @@ extension ProxyController {
     /// What the request is expected to use, and the limit checks that follow from it.
     func limitChecks(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
                      segments: RequestSegments) throws(GatewayError) -> (UsageEstimate, [LimitCheck]) {
-        let estimate = UsageEstimate.make(promptTokens: body.estimatedPromptTokens, maxTokens: body.maxTokens,
-                                          producesOutput: body.endpoint != .embeddings, limits: gateway.config.limits,
-                                          prices: plan.compactMap { gateway.config.models[$0]?.price })
+        let estimate = self.estimate(body, prices: prices(of: plan))
         let checks = try LimitPlanner.checks(keyID: caller.key.id, limits: caller.preset.keyLimits, headerPolicies: headerPolicies,
                                              segments: segments, estimate: estimate)
         return (estimate, checks)
+    }
+
+    /// The prices of a plan's models, the dearest of which an estimate is priced at.
+    func prices(of plan: [String]) -> [Price] {
+        plan.compactMap { gateway.config.models[$0]?.price }
+    }
+
+    /// What the request is expected to use, priced at the dearest of `prices`.
+    func estimate(_ body: ClientRequestBody, prices: [Price]) -> UsageEstimate {
+        UsageEstimate.make(promptTokens: body.estimatedPromptTokens, maxTokens: body.maxTokens,
+                           producesOutput: body.endpoint != .embeddings, limits: gateway.config.limits, prices: prices)
     }
 
     /// `admit` without suspending, for the fast lane: only when the counters are this process's
@@ -110,6 +119,12 @@ extension ProxyController {
         guard let (estimate, checks) = try? limitChecks(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments) else {
             return nil
         }
+        return admitInMemory(estimate: estimate, checks: checks, caller: caller, counters: counters, nowMs: nowMs)
+    }
+
+    /// `admitInMemory` for checks already made (the fast lane's, kept from the connection's last call).
+    func admitInMemory(estimate: UsageEstimate, checks: [LimitCheck], caller: Gateway.Caller, counters: MemoryCounterStore,
+                       nowMs: Int64) -> (AdmissionTicket, [LimitState])? {
         let account = caller.key.account
         var credit: CreditHold?
         switch gateway.credits.reserveInMemory(account: account, cost: estimate.cost) {

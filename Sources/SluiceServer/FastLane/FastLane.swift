@@ -140,6 +140,32 @@ struct FastLane: Sendable {
         let caller: Gateway.Caller
         /// The key cache's generation when it was looked up; any change to the cache forgets it.
         let generation: UInt64
+        /// What the caller's last call was decided from, for the next call that asks the same.
+        var decision: RecentDecision?
+    }
+
+    /// What a call's decision takes from its model, policy header and segments, kept for the
+    /// next call on the connection that sends the same: most send the same key, model, policy
+    /// header and user id call after call, and working out the plan, the retry chain, the parsed
+    /// policies and the limit checks (their counter keys and names built and hashed) again was a
+    /// twentieth of the fast lane's work. It goes with its `RecentCaller`, so a change of key or of
+    /// the key cache forgets it; the configuration it follows from does not change while serving.
+    struct RecentDecision {
+        let model: String
+        let models: [String]?
+        let policyValues: [String]
+        let segments: RequestSegments
+        let headerPolicies: [RateLimitPolicy]
+        let plan: [String]
+        /// The plan's retry loop before its first attempt.
+        let loop: RetryLoop
+        let prices: [Price]
+        /// The checks as made for the call they were kept from; each call gets its own amounts.
+        let checks: [LimitCheck]
+
+        func applies(to body: ClientRequestBody, policyValues: [String], segments: RequestSegments) -> Bool {
+            model == body.model && models == body.models && self.policyValues == policyValues && self.segments == segments
+        }
     }
 
     /// The caller for `authorization`, from `recent` when the key cache has not changed since.
@@ -172,18 +198,20 @@ struct FastLane: Sendable {
         guard let caller = caller(authorization: authorization, recent: &recent, nowMs: nowMs),
               let body = try? ClientRequestBody(parsing: Array(bytes.readableBytesView), endpoint: endpoint), !body.stream,
               let segments = try? controller.readSegments(headers, body: body),
-              let headerPolicies = try? controller.readPolicies(headers, caller: caller, segments: segments),
-              let plan = try? controller.plan(for: body, caller: caller)
+              let decision = decision(for: body, headers: headers, segments: segments, caller: caller, recent: &recent)
         else { return nil }
-        var loop = controller.makeRetryLoop(plan: plan)
+        let headerPolicies = decision.headerPolicies
+        let plan = decision.plan
+        var loop = decision.loop
         var random = SystemRandomNumberGenerator()
         let cooldowns = gateway.cooldowns.withLock { $0 }
         guard case .attempt(let deployment) = loop.next(nowMs: nowMs, cooldowns: cooldowns, random: &random) else { return nil }
         guard let prepared = deployments[deployment.model]?[deployment.index], let head = prepared.route.head(for: endpoint) else { return nil }
         let target = prepared.target
         let route = prepared.route
-        guard let (ticket, states) = controller.admitInMemory(body, plan: plan, caller: caller, headerPolicies: headerPolicies,
-                                                              segments: segments, counters: counters, nowMs: nowMs)
+        let estimate = controller.estimate(body, prices: decision.prices)
+        guard let (ticket, states) = controller.admitInMemory(estimate: estimate, checks: LimitPlanner.withAmounts(decision.checks, for: estimate),
+                                                              caller: caller, counters: counters, nowMs: nowMs)
         else { return nil }
 
         let requestID = RequestID.make(nowMs: nowMs)
@@ -201,6 +229,25 @@ struct FastLane: Sendable {
         let call = Call(admitted: admitted, loop: loop, deployment: deployment, target: target, trace: trace,
                         path: endpoint.path, started: started)
         return (call, exchange)
+    }
+
+    /// The decision inputs of a call: the caller's last ones when the call asks the same
+    /// (`RecentDecision`), else worked out and kept; nil when the general path must answer.
+    private func decision(for body: ClientRequestBody, headers: HeliconeHeaders, segments: RequestSegments, caller: Gateway.Caller,
+                          recent: inout RecentCaller?) -> RecentDecision? {
+        if let kept = recent?.decision, kept.applies(to: body, policyValues: headers.policies, segments: segments) { return kept }
+        guard let headerPolicies = try? controller.readPolicies(headers, caller: caller, segments: segments),
+              let plan = try? controller.plan(for: body, caller: caller)
+        else { return nil }
+        let prices = controller.prices(of: plan)
+        guard let checks = try? LimitPlanner.checks(keyID: caller.key.id, limits: caller.preset.keyLimits, headerPolicies: headerPolicies,
+                                                    segments: segments, estimate: controller.estimate(body, prices: prices))
+        else { return nil }
+        let decision = RecentDecision(model: body.model, models: body.models, policyValues: headers.policies, segments: segments,
+                                      headerPolicies: headerPolicies, plan: plan, loop: controller.makeRetryLoop(plan: plan), prices: prices,
+                                      checks: checks)
+        recent?.decision = decision
+        return decision
     }
 
     /// What the first attempt's result comes to. A 2xx answer is settled (its usage read, the
