@@ -28,4 +28,20 @@ extension ByteBuffer {
             }
         }
     }
+
+    /// Writes `value` in decimal ASCII, without a string of its own.
+    public mutating func writeDecimal(_ value: Int64) {
+        if value < 0 { writeStaticString("-") }
+        var magnitude = value.magnitude
+        // At most 20 digits for a UInt64, written from the last.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            writeBytes(UnsafeBufferPointer(rebasing: digits[start..<20]))
+        }
+    }
 }

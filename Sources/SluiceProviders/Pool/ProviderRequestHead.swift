@@ -35,7 +35,7 @@ public struct ProviderRequestHead: Sendable {
         head.writeImmutableBuffer(prefix)
         for (name, value) in fields { head.writeHeaderField(name: name, value: value) }
         head.writeStaticString("Content-Length: ")
-        head.writeString(String(bodyLength))
+        head.writeDecimal(Int64(bodyLength))
         head.writeStaticString("\r\n\r\n")
         return head
     }

@@ -110,19 +110,11 @@ extension ProxyController {
                            producesOutput: body.endpoint != .embeddings, limits: gateway.config.limits, prices: prices)
     }
 
-    /// `admit` without suspending, for the fast lane: only when the counters are this process's
-    /// memory and the credit book can answer without the ledger. Nil when the request is not
-    /// admitted so (refused, or it needs the ledger): `admit` then decides it again and gives
-    /// the answer; nothing was counted or reserved.
-    func admitInMemory(_ body: ClientRequestBody, plan: [String], caller: Gateway.Caller, headerPolicies: [RateLimitPolicy],
-                       segments: RequestSegments, counters: MemoryCounterStore, nowMs: Int64) -> (AdmissionTicket, [LimitState])? {
-        guard let (estimate, checks) = try? limitChecks(body, plan: plan, caller: caller, headerPolicies: headerPolicies, segments: segments) else {
-            return nil
-        }
-        return admitInMemory(estimate: estimate, checks: checks, caller: caller, counters: counters, nowMs: nowMs)
-    }
-
-    /// `admitInMemory` for checks already made (the fast lane's, kept from the connection's last call).
+    /// `admit` without suspending, for the fast lane, with the request's estimate and limit checks
+    /// already made (the fast lane keeps a connection's last checks): only when the counters are
+    /// this process's memory and the credit book can answer without the ledger. Nil when the
+    /// request is not admitted so (refused, or it needs the ledger): `admit` then decides it
+    /// again and gives the answer; nothing was counted or reserved.
     func admitInMemory(estimate: UsageEstimate, checks: [LimitCheck], caller: Gateway.Caller, counters: MemoryCounterStore,
                        nowMs: Int64) -> (AdmissionTicket, [LimitState])? {
         let account = caller.key.account
