@@ -292,7 +292,7 @@ struct FastLaneEndToEndTests {
             let last = chatBody(content: "five")
             let fifth = Self.wire(key: key, body: last)
             // The fifth comes once the four are answered.
-            let text = try await RawHTTPConnection.exchange(port: gateway.port, sendingPieces: [wire, fifth], pause: .seconds(2), untilResponses: 5)
+            let text = try await RawHTTPConnection.exchange(port: gateway.port, sendingPieces: [wire, fifth], afterResponses: [0, 4], untilResponses: 5)
             let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst()
             #expect(answers.map { $0.prefix(3) } == ["200", "200", "200", "200", "200"])
             #expect(answers.map { $0.lowercased().contains("sluice-attempts: 2") } == [false, true, false, false, false])

@@ -16,9 +16,11 @@ enum RawHTTPConnection {
     }
 
     /// As `exchange(port:sending:…)`, writing `pieces` one at a time, `pause` apart (each arrives
-    /// at the gateway in a read of its own).
-    static func exchange(port: Int, sendingPieces pieces: [String], pause: Duration = .milliseconds(20), untilResponses: Int,
-                         quiet: Duration = .milliseconds(500), timeout: Duration = .seconds(15), resetOnClose: Bool = false) async throws -> String {
+    /// at the gateway in a read of its own). With `afterResponses`, piece `i` is written only once
+    /// `afterResponses[i]` status lines have come (a loaded machine then only makes it later).
+    static func exchange(port: Int, sendingPieces pieces: [String], pause: Duration = .milliseconds(20), afterResponses: [Int]? = nil,
+                         untilResponses: Int, quiet: Duration = .milliseconds(500), timeout: Duration = .seconds(15),
+                         resetOnClose: Bool = false) async throws -> String {
         let received = Received()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -28,11 +30,16 @@ enum RawHTTPConnection {
         if resetOnClose, let options = channel as? any SocketOptionProvider {
             try await options.setSoLinger(linger(l_onoff: 1, l_linger: 0)).get()
         }
+        let deadline = ContinuousClock.now + timeout
         for (index, piece) in pieces.enumerated() {
+            if let wanted = afterResponses?[index] {
+                while received.snapshot.text.components(separatedBy: "HTTP/1.1 ").count - 1 < wanted, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
             if index > 0 { try await Task.sleep(for: pause) }
             try await channel.writeAndFlush(ByteBuffer(string: piece))
         }
-        let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let (text, lastArrival) = received.snapshot
             if text.components(separatedBy: "HTTP/1.1 ").count - 1 >= untilResponses, ContinuousClock.now - lastArrival >= quiet { break }
