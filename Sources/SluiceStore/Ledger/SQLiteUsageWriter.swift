@@ -6,8 +6,8 @@ import Darwin
 import NIOPosix
 import SluiceCore
 import Synchronization
-// The SQLite that SQLiteNIO builds (sqlite-kit's dependency), so the file is opened by one
-// SQLite library whichever connection opens it.
+// The SQLite that SQLiteNIO builds and links (its `VaporCSQLite` target), so the file is opened
+// by one SQLite library, sharing its locks, whichever connection opens it.
 import VaporCSQLite
 
 /// Writes usage batches into a SQLite file ledger through SQLite's C API, on a connection of its
@@ -36,9 +36,8 @@ final class SQLiteUsageWriter: Sendable {
         thread.start()
     }
 
-    /// Inserts `rows` and their properties, and debits the cost of the new
-    /// ones from their accounts (and from `leaseHolder`'s leases), in one transaction. Blocks:
-    /// runs on the writer's thread.
+    /// Inserts `rows` and their properties, and debits the cost of the new ones from their
+    /// accounts (and from `leaseHolder`'s leases), in one transaction, on the writer's thread.
     func write(_ rows: [UsageRow], leaseHolder: String?) async throws -> [AccountDebit] {
         // Checked here too: once closed, the thread is gone and would only say "cancelled".
         guard isOpen else { throw LedgerError.unavailable("the ledger is closed") }
