@@ -150,7 +150,8 @@ struct FastLane: Sendable {
     /// policies and the limit checks (their counter keys and names built and hashed) again was a
     /// twentieth of the fast lane's work. It goes with its `RecentCaller`, so a change of key or of
     /// the key cache forgets it; the configuration it follows from does not change while serving.
-    struct RecentDecision {
+    /// A class: each call reads it, and copying its many arrays out was measurable.
+    final class RecentDecision {
         let model: String
         let models: [String]?
         let policyValues: [String]
@@ -162,6 +163,19 @@ struct FastLane: Sendable {
         let prices: [Price]
         /// The checks as made for the call they were kept from; each call gets its own amounts.
         let checks: [LimitCheck]
+
+        init(model: String, models: [String]?, policyValues: [String], segments: RequestSegments, headerPolicies: [RateLimitPolicy],
+             plan: [String], loop: RetryLoop, prices: [Price], checks: [LimitCheck]) {
+            self.model = model
+            self.models = models
+            self.policyValues = policyValues
+            self.segments = segments
+            self.headerPolicies = headerPolicies
+            self.plan = plan
+            self.loop = loop
+            self.prices = prices
+            self.checks = checks
+        }
 
         func applies(to body: ClientRequestBody, policyValues: [String], segments: RequestSegments) -> Bool {
             model == body.model && models == body.models && self.policyValues == policyValues && self.segments == segments

@@ -34,6 +34,8 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     private var leaving = false
     private var isActive = true
     private var recentCaller: FastLane.RecentCaller?
+    /// The last head read in full, to know the next one by.
+    private var recentHead: FastLaneRequestHead.Recent?
     /// How much of `pending` was searched for the end of a head that was not there yet.
     private var headSearchedBytes: Int?
     /// User events (Hummingbird's quiesce at shutdown, the caller closing its side) that arrived
@@ -71,6 +73,10 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         // to NIO's decoder) however this ends.
         defer { passEventsIfIdle(context: context) }
         while isActive, !callInFlight, !leaving, pending.readableBytes > 0 {
+            if head == nil, let recent = recentHead, let again = recent.reread(pending, maxBodyBytes: maxBodyBytes) {
+                head = again
+                headSearchedBytes = nil
+            }
             if head == nil {
                 // A head arriving in small pieces is read again only once a piece ends a line.
                 if let searched = headSearchedBytes, !pending.readableBytesView.dropFirst(searched).contains(UInt8(ascii: "\n")),
@@ -88,6 +94,7 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
                 case .request(let read):
                     head = read
                     headSearchedBytes = nil
+                    recentHead = FastLaneRequestHead.Recent(read, from: pending)
                 }
             }
             guard let request = head, pending.readableBytes >= request.length else { return }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SluiceCore
 
@@ -17,6 +18,9 @@ struct FastLaneRequestHead {
     /// The request line and header section, through the empty line.
     let headLength: Int
     let contentLength: Int
+    /// Where the `Content-Length` value's digits are in the head: the one part of a client's
+    /// head that usually changes from call to call (`Recent`).
+    let contentLengthDigits: Range<Int>
 
     /// The whole request: head and body.
     var length: Int { headLength + contentLength }
@@ -56,6 +60,7 @@ struct FastLaneRequestHead {
         var authorization: String?
         var helicone = HeliconeHeaders()
         var contentLength: Int?
+        var contentLengthDigits = 0..<0
         var fields = 0
         var index = lineEnd + 1
         while true {
@@ -78,6 +83,7 @@ struct FastLaneRequestHead {
                     return .notForFastLane
                 }
                 contentLength = value.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                contentLengthDigits = value.startIndex..<value.endIndex
             case 13 where HTTPFieldBytes.equalsIgnoringCase(name, "authorization"):
                 guard authorization == nil else { return .notForFastLane }
                 authorization = String(decoding: value, as: UTF8.self)
@@ -96,6 +102,47 @@ struct FastLaneRequestHead {
         }
         guard let contentLength, contentLength <= maxBodyBytes else { return .notForFastLane }
         return .request(FastLaneRequestHead(endpoint: endpoint, authorization: authorization, helicone: helicone, headLength: index,
-                                            contentLength: contentLength))
+                                            contentLength: contentLength, contentLengthDigits: contentLengthDigits))
+    }
+
+    /// A head read in full, kept with its bytes to know the next one by: a client sends the same
+    /// head call after call but for the body's length, and reading each field of it again (and
+    /// making strings of the key and the `Helicone-*` values) was a tenth of the fast lane's work
+    /// at one connection.
+    struct Recent {
+        let head: FastLaneRequestHead
+        let bytes: [UInt8]
+
+        init(_ head: FastLaneRequestHead, from buffer: ByteBuffer) {
+            self.head = head
+            self.bytes = buffer.getBytes(at: buffer.readerIndex, length: head.headLength) ?? []
+        }
+
+        /// The head at the start of `buffer` when it is this one's bytes but for the digits of
+        /// its `Content-Length` value; nil for anything else (then `read` says what it is). What
+        /// `read` would make of it: every other byte is the same, so every other field is too.
+        func reread(_ buffer: ByteBuffer, maxBodyBytes: Int) -> FastLaneRequestHead? {
+            let digits = head.contentLengthDigits
+            let suffixLength = bytes.count - digits.upperBound
+            return buffer.withUnsafeReadableBytes { raw -> FastLaneRequestHead? in
+                guard raw.count >= bytes.count - digits.count + 1 else { return nil }
+                return bytes.withUnsafeBytes { kept -> FastLaneRequestHead? in
+                    guard memcmp(raw.baseAddress!, kept.baseAddress!, digits.lowerBound) == 0 else { return nil }
+                    var index = digits.lowerBound
+                    var contentLength = 0
+                    while index < raw.count, index - digits.lowerBound < 19, raw[index] >= 0x30, raw[index] <= 0x39 {
+                        contentLength = contentLength * 10 + Int(raw[index] - 0x30)
+                        index += 1
+                    }
+                    let newDigits = digits.lowerBound..<index
+                    guard (1...18).contains(newDigits.count), contentLength <= maxBodyBytes, raw.count - index >= suffixLength,
+                          memcmp(raw.baseAddress! + index, kept.baseAddress! + digits.upperBound, suffixLength) == 0
+                    else { return nil }
+                    return FastLaneRequestHead(endpoint: head.endpoint, authorization: head.authorization, helicone: head.helicone,
+                                               headLength: index + suffixLength, contentLength: contentLength,
+                                               contentLengthDigits: newDigits)
+                }
+            }
+        }
     }
 }

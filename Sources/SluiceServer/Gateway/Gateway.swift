@@ -56,9 +56,16 @@ public final class Gateway: Sendable {
     }
 
     /// The key a request authenticates with, and what it belongs to.
-    struct Caller: Sendable {
+    /// A class: a call's decision hands it around a dozen times, and a copy of a key record and
+    /// its preset retains each of their strings.
+    final class Caller: Sendable {
         let key: KeyRecord
         let preset: PresetConfig
+
+        init(key: KeyRecord, preset: PresetConfig) {
+            self.key = key
+            self.preset = preset
+        }
     }
 
     /// Checks `Authorization: Bearer <key>` against the cache, falling back to the ledger for a

@@ -126,4 +126,47 @@ struct FastLaneRequestHeadTests {
         #expect(!isNotForFastLane(Self.wire(many + ["b: c"], body: "{}")))
         #expect(isNotForFastLane(Self.wire(many + ["b: c", "c: d"], body: "{}")))
     }
+
+    /// What `read` makes of `text`'s head, as the fields a call is decided from.
+    func fields(_ head: FastLaneRequestHead) -> [String] {
+        [head.endpoint.path, head.authorization ?? "-", "\(head.helicone)", "\(head.headLength)", "\(head.contentLength)",
+         "\(head.contentLengthDigits)"]
+    }
+
+    @Test("a head that is the last one's but for its Content-Length digits is known again, as read gives it; any other is not")
+    func recentHead() throws {
+        let lines = ["Host: gw", "Authorization: Bearer sk-sluice-dev-x", "Helicone-User-Id: alice", "Helicone-Property-Team: search"]
+        func wire(_ length: String, _ extra: [String] = [], body: String = "") -> String {
+            Self.wire(lines + ["Content-Length: \(length)"] + extra, body: body)
+        }
+        let first = wire("38", ["Accept: */*"], body: Self.body)
+        let recent = FastLaneRequestHead.Recent(try request(first), from: ByteBuffer(string: first))
+        func reread(_ text: String, maxBodyBytes: Int = 1 << 20) -> FastLaneRequestHead? {
+            recent.reread(ByteBuffer(string: text), maxBodyBytes: maxBodyBytes)
+        }
+        // The same head, with longer, shorter and padded lengths, followed by anything.
+        for length in ["38", "7", "123456", "000000000000000009", "999999"] {
+            let text = wire(length, ["Accept: */*"], body: "{\"x\":1} and more")
+            let again = try #require(reread(text), "\(length)")
+            #expect(fields(again) == fields(try request(text)))
+        }
+        // Anything else is not this head: a field more or less, another value, another length's
+        // shape, an incomplete head, a body over the limit.
+        let others = [
+            wire("38"), wire("38", ["Accept: */*", "X-More: 1"]), wire("38", ["Accept: */+"]), wire("38 ", ["Accept: */*"]),
+            wire("3 8", ["Accept: */*"]), wire("", ["Accept: */*"]), wire("+3", ["Accept: */*"]),
+            wire("1234567890123456789", ["Accept: */*"]),
+            first.replacingOccurrences(of: "alice", with: "alicf"), first.replacingOccurrences(of: "Host", with: "host"),
+            first.replacingOccurrences(of: "/chat/completions", with: "/embeddings"),
+        ]
+        for text in others {
+            #expect(reread(text) == nil, "\(text.debugDescription)")
+        }
+        let firstHead = String(first.utf8.prefix(try request(first).headLength))!
+        for cut in 0..<firstHead.utf8.count {
+            #expect(reread(String(firstHead.utf8.prefix(cut))!) == nil)
+        }
+        #expect(reread(wire("39", ["Accept: */*"]), maxBodyBytes: 38) == nil)
+        #expect(reread(wire("38", ["Accept: */*"]), maxBodyBytes: 38) != nil)
+    }
 }
