@@ -130,7 +130,12 @@ struct JSONScanner {
         let start = position
         try expect(UInt8(ascii: "\""))
         // Plain characters up to the next quote, backslash or control byte: most of a request or
-        // an answer is string contents.
+        // an answer is string contents. Eight at a time while a word holds none of them, then
+        // byte by byte from the word that does.
+        while position + 8 <= bytes.count,
+              !Self.holdsQuoteBackslashOrControl(UnsafeRawPointer(bytes.baseAddress! + position).loadUnaligned(as: UInt64.self)) {
+            position += 8
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
@@ -164,6 +169,20 @@ struct JSONScanner {
             position += 1
         }
         throw JSONSyntaxError("unterminated string", at: start)
+    }
+
+    /// Whether any of the eight bytes of `word` is `"`, `\` or below 0x20 (bit tricks: for each
+    /// byte, subtracting 1 or 0x20 borrows into its top bit only when it was 0 or below 0x20, and
+    /// `~word` keeps bytes of 0x80 and above out; the test is exact for the word as a whole).
+    static func holdsQuoteBackslashOrControl(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = (word &- ones &* 0x20) & ~word
+        return (zeroQuote | zeroBackslash | control) & highBits != 0
     }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
