@@ -21,18 +21,24 @@ public struct TokenUsage: Sendable, Equatable {
     }
 
     /// The usage in a whole JSON answer body; nil when it is not JSON or has no usage. Read as
-    /// `from(_:)` reads a view, without building one: the answer is validated whole and only
-    /// its `usage` member is looked into (views of the answer and of its usage were most of the
-    /// work of settling a call).
+    /// `from(_:)` reads a view, without building one, and only its `usage` member is looked into
+    /// (views of the answer and of its usage were most of the work of settling a call). A `usage`
+    /// followed only by other members is found from the end (`JSONObjectView.trailingMember`),
+    /// without reading the `choices` before it; so an answer broken before such a `usage` still
+    /// has its usage read (it is relayed as the provider sent it either way). Otherwise the
+    /// answer is validated whole.
     public static func from(body: [UInt8]) -> TokenUsage? {
-        var usage: JSONObjectView.Member?
-        do {
-            let end = try JSONObjectView.forEachMember(body, objectAt: try JSONObjectView.documentObjectStart(body)) { member in
-                if JSONObjectView.hasKey(member, "usage", in: body) { usage = member }  // the last, as a view reads it
+        // Found from the end when it is there, as answers put it; else the answer is read whole.
+        var usage = JSONObjectView.trailingMember(body, named: "usage")
+        if usage == nil {
+            do {
+                let end = try JSONObjectView.forEachMember(body, objectAt: try JSONObjectView.documentObjectStart(body)) { member in
+                    if JSONObjectView.hasKey(member, "usage", in: body) { usage = member }  // the last, as a view reads it
+                }
+                try JSONObjectView.expectDocumentEnd(body, objectEnd: end)
+            } catch {
+                return nil
             }
-            try JSONObjectView.expectDocumentEnd(body, objectEnd: end)
-        } catch {
-            return nil
         }
         guard let usage, usage.kind == .object else { return nil }
         var prompt: Int?
