@@ -99,14 +99,18 @@ struct ScriptedServerTests {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
-        let date = formatter.string(from: Date().addingTimeInterval(5))
+        let started = Date()
+        let date = formatter.string(from: started.addingTimeInterval(5))
         try await withScriptedServer([.error(429, headers: ["Retry-After": date]), .json(200, scriptedChatBody)],
                                      configuration: Self.configuration(sleeper)) { client, server in
             _ = try await client.chat(chatRequest())
+            let elapsed = Date().timeIntervalSince(started)
             #expect(server.requests == 2)
-            // The date is whole seconds, so 4 to 6 s from when the answer is read, plus jitter.
+            // The date is whole seconds, 4 to 5 s after `started`; the wait runs from when the 429
+            // was read, at most `elapsed` after it (a loaded machine makes that long), plus jitter.
             #expect(sleeper.waits.count == 1)
-            #expect(sleeper.waits.allSatisfy { $0 >= .seconds(3) && $0 <= .milliseconds(6_250) })
+            let shortest = Duration.milliseconds(Int64((4 - elapsed) * 1000) - 50)
+            #expect(sleeper.waits.allSatisfy { $0 >= shortest && $0 <= .milliseconds(5_300) }, "\(sleeper.waits), elapsed \(elapsed) s")
         }
     }
 

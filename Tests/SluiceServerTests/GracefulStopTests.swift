@@ -12,15 +12,26 @@ struct GracefulStopTests {
         let gateway = try await TestGateway.start { $0.storage.flushIntervalMs = 60_000 }
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         let (key, _) = try await gateway.makeKey()
-        let slowStream = chatBody(content: "x mock.chunk_ms=80 mock.completion_tokens=12", stream: true)
+        let slowStreamContent = "x mock.chunk_ms=80 mock.completion_tokens=12"
         let finishedBeforeStop = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(), client: client)
 
+        let (started, streamStarted) = AsyncStream.makeStream(of: Void.self)
         let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
             for _ in 0..<8 {
-                group.addTask { try await gateway.send("/v1/chat/completions", key: key, body: slowStream, client: client) }
+                group.addTask {
+                    let response = try await gateway.openStream(key: key, content: slowStreamContent, client: client)
+                    streamStarted.yield()
+                    let bytes = try await response.body.collect(upTo: 1 << 20)
+                    return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+                }
             }
-            // The streams take about a second each; stop while they are in flight.
-            try await Task.sleep(for: .milliseconds(400))
+            // The streams take about a second each once their heads are out; stop while they are
+            // in flight (waiting for the heads, not a fixed time: a loaded machine starts them late).
+            var heads = 0
+            for await _ in started {
+                heads += 1
+                if heads == 8 { break }
+            }
             try await gateway.stop(keepFolder: true)
             var all: [TestResponse] = []
             for try await response in group { all.append(response) }

@@ -130,12 +130,12 @@ final class TestGateway: Sendable {
 
     /// Starts a streamed chat completion and returns once its head has arrived; the caller reads
     /// (or drops, to disconnect) the body.
-    func openStream(key: String, content: String) async throws -> HTTPClientResponse {
+    func openStream(key: String, content: String, client: HTTPClient? = nil) async throws -> HTTPClientResponse {
         var request = HTTPClientRequest(url: baseURL + "/v1/chat/completions")
         request.method = .POST
         request.headers.add(name: "Authorization", value: "Bearer \(key)")
         request.body = .bytes(ByteBuffer(string: chatBody(content: content, stream: true)))
-        return try await http.execute(request, timeout: .seconds(30))
+        return try await (client ?? http).execute(request, timeout: .seconds(30))
     }
 
     /// The usage row of `requestID`, waiting for the flusher to write it.
