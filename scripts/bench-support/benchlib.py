@@ -441,7 +441,25 @@ def cmd_report(runs_path, meta_dir, out_path):
         lines.append("* Sluice added p50 ÷ nginx added p50: n/a (nginx added %s over direct)" % fmt(n.get("added"), 3, " ms"))
     else:
         lines.append("* Sluice added p50 ÷ nginx added p50: **%s** (%s vs %s)" % (
-            fmt(added_ratio, 1, "×"), fmt(s.get("added"), 3, " ms"), fmt(n.get("added"), 3, " ms")))
+            fmt(added_ratio, 2, "×"), fmt(s.get("added"), 3, " ms"), fmt(n.get("added"), 3, " ms")))
+    # The same two ratios round by round: how far the medians above are from each round's figures.
+    by_round = {}
+    for r in runs:
+        if r["kind"] in ("tput", "lat1") and "failed" not in r:
+            by_round.setdefault(r.get("round"), {})[(r["target"], r["kind"])] = r
+    per_round = []
+    for number in sorted(k for k in by_round if k is not None):
+        got = by_round[number]
+        def p50(t):
+            rec = got.get((t, "lat1"))
+            return rec["percentiles_ms"].get("50") if rec else None
+        tput = ratio((got.get(("sluice", "tput")) or {}).get("rps"), (got.get(("nginx", "tput")) or {}).get("rps"))
+        added = None
+        if None not in (p50("sluice"), p50("nginx"), p50("direct")):
+            added = ratio(p50("sluice") - p50("direct"), p50("nginx") - p50("direct"))
+        per_round.append("round %d: %s, %s" % (number, fmt(tput, 2, "×"), fmt(added, 2, "×")))
+    if len(per_round) > 1:
+        lines.append("* by round (throughput, added p50): " + "; ".join(per_round))
     if "litellm" in rows:
         lines.append("* LiteLLM added p50 ÷ Sluice added p50: %s" % fmt(ratio(l.get("added"), s.get("added")), 0, "×"))
     lines.append("")
