@@ -135,7 +135,9 @@ struct FastLaneRequestHead {
                         index += 1
                     }
                     let newDigits = digits.lowerBound..<index
-                    guard (1...18).contains(newDigits.count), contentLength <= maxBodyBytes, raw.count - index >= suffixLength,
+                    // What `read` requires of the digits, of the length, and of the head's size.
+                    guard (1...18).contains(newDigits.count), contentLength <= maxBodyBytes, index + suffixLength <= maxHeadBytes,
+                          raw.count - index >= suffixLength,
                           memcmp(raw.baseAddress! + index, kept.baseAddress! + digits.upperBound, suffixLength) == 0
                     else { return nil }
                     return FastLaneRequestHead(endpoint: head.endpoint, authorization: head.authorization, helicone: head.helicone,

@@ -169,4 +169,21 @@ struct FastLaneRequestHeadTests {
         #expect(reread(wire("39", ["Accept: */*"]), maxBodyBytes: 38) == nil)
         #expect(reread(wire("38", ["Accept: */*"]), maxBodyBytes: 38) != nil)
     }
+
+    @Test("a longer length that takes a remembered head past the head size limit is not known again")
+    func recentHeadAtTheLimit() throws {
+        func wire(_ padding: Int, _ length: String) -> String {
+            Self.wire(["X-Pad: " + String(repeating: "p", count: padding), "Content-Length: \(length)"], body: "")
+        }
+        // Padded so that the head is exactly the largest one read.
+        let padding = FastLaneRequestHead.maxHeadBytes - wire(0, "2").utf8.count
+        let atLimit = wire(padding, "2")
+        let head = try request(atLimit)
+        #expect(head.headLength == FastLaneRequestHead.maxHeadBytes)
+        let recent = FastLaneRequestHead.Recent(head, from: ByteBuffer(string: atLimit))
+        let longer = wire(padding, "100") + "{}"
+        #expect(isNotForFastLane(longer))
+        #expect(recent.reread(ByteBuffer(string: longer), maxBodyBytes: 1 << 20) == nil)
+        #expect(recent.reread(ByteBuffer(string: wire(padding, "7")), maxBodyBytes: 1 << 20)?.contentLength == 7)
+    }
 }
