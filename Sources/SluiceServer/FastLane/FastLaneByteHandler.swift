@@ -57,7 +57,9 @@ final class FastLaneByteHandler: ChannelDuplexHandler, RemovableChannelHandler, 
         // place next to the socket (`channelReadComplete`): with `autoRead` the channel passes
         // every read request through each handler of the pipeline, a twentieth of the fast lane's
         // own work at one connection. Leaving turns `autoRead` back on.
-        ownsReads = (try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: false)) != nil
+        // A channel whose reads someone else already asks for (autoRead off) is left as it is.
+        guard let options = context.channel.syncOptions, (try? options.getOption(ChannelOptions.autoRead)) == true else { return }
+        ownsReads = (try? options.setOption(ChannelOptions.autoRead, value: false)) != nil
         if ownsReads, context.channel.isActive { context.read() }
     }
 
