@@ -20,13 +20,14 @@ public struct TokenUsage: Sendable, Equatable {
         return TokenUsage(inputTokens: max(0, prompt ?? 0), outputTokens: max(0, completion ?? 0))
     }
 
-    /// The usage in a whole JSON answer body; nil when it is not JSON or has no usage. Read as
-    /// `from(_:)` reads a view, without building one, and only its `usage` member is looked into
-    /// (views of the answer and of its usage were most of the work of settling a call). A `usage`
-    /// followed only by other members is found from the end (`JSONObjectView.trailingMember`),
-    /// without reading the `choices` before it; so an answer broken before such a `usage` still
-    /// has its usage read (it is relayed as the provider sent it either way). Otherwise the
-    /// answer is validated whole.
+    /// The usage in a whole JSON answer body; nil when it has none. For a valid JSON answer it is
+    /// what `from(_:)` reads from a view of it, without building one, and only its `usage`
+    /// member is looked into (views of the answer and of its usage were most of the work of
+    /// settling a call). A top-level `usage` followed only by other members, as providers send
+    /// it, is found from the end (`JSONObjectView.trailingMember`) without reading the `choices`
+    /// before it: so an answer broken before such a `usage` still has that usage read, and
+    /// billed (it is relayed as the provider sent it either way). Otherwise the answer is
+    /// validated whole, and one that is not valid JSON has no usage.
     public static func from(body: [UInt8]) -> TokenUsage? {
         // Found from the end when it is there, as answers put it; else the answer is read whole.
         var usage = JSONObjectView.trailingMember(body, named: "usage")

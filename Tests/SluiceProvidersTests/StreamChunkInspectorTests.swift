@@ -42,6 +42,15 @@ struct StreamChunkInspectorTests {
         #expect(TokenUsage.from(body: bytes) == viewed)
     }
 
+    @Test("a usage at the end of an answer broken before it is read; one in a body that is not an object, or broken after it, is not")
+    func brokenAnswers() {
+        #expect(TokenUsage.from(body: Array(#"{"id":"x","choices":[{"a":tru}],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#.utf8))
+                == TokenUsage(inputTokens: 5, outputTokens: 2))
+        #expect(TokenUsage.from(body: Array(#"x,"usage":{"prompt_tokens":5}}"#.utf8)) == nil)
+        #expect(TokenUsage.from(body: Array(#"{"choices":[{"a":tru}],"usage":{"prompt_tokens":5}} x"#.utf8)) == nil)
+        #expect(TokenUsage.from(body: Array(#"{"choices":[{"a":tru}],"usage":{"prompt_tokens":5}"#.utf8)) == nil)
+    }
+
     @Test("provider error bodies are read in their common shapes")
     func providerErrors() {
         let openAI = ProviderErrorBody(parsing: Array(#"{"error":{"message":"too long","type":"invalid_request_error","code":"context_length_exceeded","param":"messages"}}"#.utf8))

@@ -7,10 +7,16 @@ extension JSONObjectView {
     /// answer to find it was the largest part of settling a call. For a valid document this is
     /// the member `forEachMember` would find last under `key`: a raw quote after `{` or `,` starts
     /// a key, and what follows the value can close the document only from its top level. Unlike
-    /// `forEachMember` it does not validate the bytes before the key.
+    /// `forEachMember` it does not validate the bytes between the document's opening brace and
+    /// the key, so a document broken there (or two objects run together) can still have a
+    /// member found here.
     public static func trailingMember(_ bytes: [UInt8], named key: StaticString) -> Member? {
         let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
         return bytes.withUnsafeBufferPointer { bytes -> Member? in
+            // A document that is an object.
+            var first = 0
+            while first < bytes.count, bytes[first] == 0x20 || bytes[first] == 0x0A || bytes[first] == 0x0D || bytes[first] == 0x09 { first += 1 }
+            guard first < bytes.count, bytes[first] == UInt8(ascii: "{") else { return nil }
             // The last `"key"` in the document.
             var start = bytes.count - name.count - 2
             while start > 0 {
@@ -20,7 +26,7 @@ extension JSONObjectView {
                 }
                 start -= 1
             }
-            guard start > 0 else { return nil }
+            guard start > first else { return nil }
             var before = start - 1
             while before > 0, bytes[before] == 0x20 || bytes[before] == 0x0A || bytes[before] == 0x0D || bytes[before] == 0x09 { before -= 1 }
             guard bytes[before] == UInt8(ascii: "{") || bytes[before] == UInt8(ascii: ",") else { return nil }
