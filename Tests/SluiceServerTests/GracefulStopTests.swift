@@ -19,8 +19,15 @@ struct GracefulStopTests {
         let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
             for _ in 0..<8 {
                 group.addTask {
-                    let response = try await gateway.openStream(key: key, content: slowStreamContent, client: client)
-                    streamStarted.yield()
+                    let response: HTTPClientResponse
+                    do {
+                        response = try await gateway.openStream(key: key, content: slowStreamContent, client: client)
+                        streamStarted.yield()
+                    } catch {
+                        // Counted all the same, so the wait below ends and the failure shows.
+                        streamStarted.yield()
+                        throw error
+                    }
                     let bytes = try await response.body.collect(upTo: 1 << 20)
                     return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
                 }
