@@ -10,13 +10,11 @@ extension JSONObjectView {
     /// `forEachMember` it does not validate the bytes between the document's opening brace and
     /// the key, so a document broken there (or two objects run together) can still have a
     /// member found here.
-    public static func trailingMember(_ bytes: [UInt8], named key: StaticString) -> Member? {
+    public static func trailingMember(_ document: [UInt8], named key: StaticString) -> Member? {
+        // A document that is an object.
+        guard let first = try? documentObjectStart(document) else { return nil }
         let name = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        return bytes.withUnsafeBufferPointer { bytes -> Member? in
-            // A document that is an object.
-            var first = 0
-            while first < bytes.count, bytes[first] == 0x20 || bytes[first] == 0x0A || bytes[first] == 0x0D || bytes[first] == 0x09 { first += 1 }
-            guard first < bytes.count, bytes[first] == UInt8(ascii: "{") else { return nil }
+        return document.withUnsafeBufferPointer { bytes -> Member? in
             // The last `"key"` in the document.
             var start = bytes.count - name.count - 2
             while start > 0 {
@@ -47,7 +45,7 @@ extension JSONObjectView {
                     let inner = (otherKey.lowerBound + 1)..<(otherKey.upperBound - 1)
                     let other = Member(keyRange: inner, keyHasEscapes: bytes[inner].contains(UInt8(ascii: "\\")), valueRange: inner,
                                        range: otherKey, kind: .null)
-                    if hasKey(other, key, in: bytes) { return nil }
+                    if hasKey(other, key, in: document) { return nil }
                     scanner.skipWhitespace()
                     try scanner.expect(UInt8(ascii: ":"))
                     _ = try scanner.skipValue(depth: 1)
@@ -61,15 +59,5 @@ extension JSONObjectView {
                 return nil
             }
         }
-    }
-
-    /// `hasKey` over a buffer (the document lent by `trailingMember`).
-    private static func hasKey(_ member: Member, _ key: StaticString, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        let expected = UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount)
-        if member.keyHasEscapes {
-            return JSONStringDecoder.decode(Array(bytes[(member.keyRange.lowerBound - 1)..<(member.keyRange.upperBound + 1)]),
-                                            range: 0..<(member.keyRange.count + 2)).utf8.elementsEqual(expected)
-        }
-        return bytes[member.keyRange].elementsEqual(expected)
     }
 }
