@@ -72,6 +72,25 @@ struct LedgerTests {
         }
     }
 
+    @Test("many instances opening one new file at once all open it: WAL is switched on despite the lock race")
+    func openTogether() async throws {
+        // Switching a new file to WAL needs its exclusive lock; SQLite answers "database is
+        // locked" at once to the loser of that race, without waiting in the busy handler.
+        for _ in 0..<20 {
+            try await LedgerBackend.sqlite.withLocation { location in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<6 { group.addTask { try await withOpenLedger(location) { _ in } } }
+                    try await group.waitForAll()
+                }
+                guard case .sqlite(let path) = location else { return }
+                let connection = try await SQLiteConnection.open(storage: .file(path: path))
+                let mode = try await connection.query("PRAGMA journal_mode").first?.column("journal_mode")?.string
+                try await connection.close()
+                #expect(mode == "wal")
+            }
+        }
+    }
+
     @Test("a ledger in a folder that does not exist is a clear error")
     func missingFolder() async throws {
         await #expect(throws: LedgerError.self) {

@@ -65,7 +65,7 @@ public final class Ledger: Sendable {
                 let connection = try await SQLiteConnection.open(storage: path == ":memory:" ? .memory : .file(path: path), logger: sqlLogger)
                 let database = connection.sql(queryLogLevel: nil)
                 do {
-                    try await database.raw("PRAGMA journal_mode=WAL").run()
+                    try await switchToWAL(database)
                     try await database.raw("PRAGMA synchronous=NORMAL").run()
                     try await database.raw("PRAGMA foreign_keys=ON").run()
                 } catch {
@@ -90,6 +90,29 @@ public final class Ledger: Sendable {
             throw error
         }
         return Ledger(pool: LedgerConnectionPool(connections: connections, open: connect), location: .sqlite(path: path), usageWriter: usageWriter)
+    }
+
+    /// Puts the file in WAL mode (a no-op when it is already).
+    ///
+    /// On a new file the switch needs the file's exclusive lock while holding a shared one, and
+    /// SQLite answers the loser of that race with "database is locked" at once instead of
+    /// waiting in the busy handler (it would deadlock). So instances starting together on one
+    /// new file retry here, briefly, until the winner has switched it; a lock held for longer
+    /// than `patience` is reported.
+    private static func switchToWAL(_ database: any SQLDatabase, patience: Duration = .seconds(10)) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: patience)
+        var pause = Duration.milliseconds(1)
+        while true {
+            do {
+                try await database.raw("PRAGMA journal_mode=WAL").run()
+                return
+            } catch let error as SQLiteError where error.reason == .busy || error.reason == .locked {
+                guard clock.now < deadline else { throw error }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(50))
+            }
+        }
     }
 
     /// Runs `body` with a connection of its own; statements inside it never interleave with others.
