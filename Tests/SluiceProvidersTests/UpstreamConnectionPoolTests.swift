@@ -43,7 +43,7 @@ struct UpstreamConnectionPoolTests {
         #expect(server.connections == 1)
         #expect(try await idleCount() == 1)
         pool.close()
-        try await Task.sleep(for: .milliseconds(200))
+        try await waitUntil { server.closedConnections == 1 }
         #expect(server.closedConnections == 1)
         try await server.stop()
     }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import SluiceCore
 import SluiceStore
+import SluiceTestSupport
 import Testing
 
 /// The fast lane (plain calls served on the caller's event loop) against the general path: the
@@ -79,8 +80,9 @@ struct FastLaneEndToEndTests {
         // The tests' authority is not among the system's trust roots: refused by the fast lane and by AsyncHTTPClient.
         try await withGateway(httpsProvider: true, trustProvider: false, configure: { config in
             config.retry.maxAttempts = 2
-            // AsyncHTTPClient tries to connect again until the attempt's deadline.
-            config.retry.attemptTimeoutSeconds = 1
+            // AsyncHTTPClient tries to connect again until the attempt's deadline, then reports
+            // the last failure: long enough for a loaded machine to finish one handshake.
+            config.retry.attemptTimeoutSeconds = 3
         }) { gateway in
             let key = try await Self.cachedKey(gateway)
             let response = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: "hello"))
@@ -156,6 +158,7 @@ struct FastLaneEndToEndTests {
             #expect(gateway.gateway.pendingHandovers == 0)
             #expect(try await Self.fastLaneCount(gateway, outcome: "handed_over") == 1)
             // The concurrency slot (the demo preset's max_concurrent) was given back.
+            try await waitUntil { try await Self.concurrentInUse(gateway) == 0 }
             #expect(try await Self.concurrentInUse(gateway) == 0)
         }
     }

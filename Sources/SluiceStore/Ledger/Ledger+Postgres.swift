@@ -21,7 +21,7 @@ extension Ledger {
             throw LedgerError.invalid("the PostgreSQL ledger URL \(endpoint.redactedURL) is not valid: expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require]")
         }
         var connectionConfiguration = configuration.coreConfiguration
-        connectionConfiguration.options.connectTimeout = .seconds(5)
+        connectionConfiguration.options.connectTimeout = .seconds(10)
         let core = connectionConfiguration
         var quieter = logger
         quieter.logLevel = .warning

@@ -90,7 +90,9 @@ final class TestGateway: Sendable {
         self.serverTask = serverTask
         self.mockGroup = mockGroup
         self.mockTask = mockTask
-        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(5))))
+        // "connect" also bounds how long a request waits in the client's queue for a free
+        // connection: generous, so concurrent tests on a loaded machine wait rather than fail.
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: .init(timeout: .init(connect: .seconds(60))))
     }
 
     /// Graceful stop of the gateway (drains, final flush), then the mock; removes the folder
@@ -123,7 +125,8 @@ final class TestGateway: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(string: body)) }
-        let response = try await (client ?? http).execute(request, timeout: .seconds(30))
+        // The deadline covers the wait for a connection too: generous for the concurrent tests.
+        let response = try await (client ?? http).execute(request, timeout: .seconds(120))
         let bytes = try await response.body.collect(upTo: 64 << 20)
         return TestResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
     }
@@ -190,6 +193,8 @@ func withGateway(fastLane: Bool = true, httpsProvider: Bool = false, trustProvid
 func withClient<T>(connections: Int = 64, _ body: (HTTPClient) async throws -> T) async throws -> T {
     var configuration = HTTPClient.Configuration()
     configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    // Thousands of requests queue for these connections; "connect" bounds that wait too.
+    configuration.timeout = .init(connect: .seconds(60))
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     do {
         let result = try await body(client)
