@@ -169,7 +169,7 @@ struct SluiceClientEndToEndTests {
             // With the lease held (the stream still running) the gateway answers 429; once the
             // request is cancelled it notices at its next write and frees the lease.
             var admitted = false
-            let deadline = ContinuousClock.now + .seconds(5)
+            let deadline = ContinuousClock.now + .seconds(20)
             while !admitted, ContinuousClock.now < deadline {
                 do {
                     _ = try await client.chat(chatRequest())
@@ -219,7 +219,7 @@ struct SluiceClientEndToEndTests {
             let results = await withTaskGroup(of: Result<ChatCompletion, SluiceClientError>.self) { group in
                 for _ in 0..<3 {
                     group.addTask {
-                        do throws(SluiceClientError) { return .success(try await client.chat(chatRequest("slow mock.first_byte_ms=600"))) } catch { return .failure(error) }
+                        do throws(SluiceClientError) { return .success(try await client.chat(chatRequest("slow mock.first_byte_ms=2000"))) } catch { return .failure(error) }
                     }
                 }
                 var all: [Result<ChatCompletion, SluiceClientError>] = []

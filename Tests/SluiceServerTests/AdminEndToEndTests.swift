@@ -1,5 +1,6 @@
 import Foundation
 import SluiceCore
+import SluiceTestSupport
 import Testing
 
 @Suite("Admin API end to end")
@@ -38,7 +39,8 @@ struct AdminEndToEndTests {
             let id = try #require(key.json["id"] as? String)
             #expect(try await gateway.send("/admin/keys/\(id)", method: .DELETE, key: admin).status == 204)
             #expect(try await gateway.send("/admin/keys/key_missing", method: .DELETE, key: admin).status == 404)
-            try await Task.sleep(for: .milliseconds(400))
+            // The key cache learns of the revocation at its next poll (100 ms here).
+            try await waitUntil(timeout: .seconds(15)) { try await gateway.send("/v1/chat/completions", key: text, body: chatBody()).status == 401 }
             #expect(try await gateway.send("/v1/chat/completions", key: text, body: chatBody()).status == 401)
         }
     }

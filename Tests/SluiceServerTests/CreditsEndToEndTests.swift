@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import SluiceCore
 import SluiceStore
+import SluiceTestSupport
 import Testing
 
 @Suite("Credits end to end")
@@ -44,7 +45,7 @@ struct CreditsEndToEndTests {
             #expect(unexpected.isEmpty)
             #expect(admitted >= 9 && admitted <= 75)
             // Every row written, every reservation released, every debit in the ledger.
-            try await Self.waitForFlush(gateway)
+            try await Self.waitForFlush(gateway, account: "tight")
             let account = try #require(try await gateway.ledger.account(named: "tight"))
             #expect(account.balance == NanoDollars(10_000_000 - Int64(admitted) * 132_500))
             #expect(account.balance!.value >= 0)
@@ -69,7 +70,7 @@ struct CreditsEndToEndTests {
                 for try await status in group { all.append(status) }
                 return all
             }
-            try await Self.waitForFlush(gateway)
+            try await Self.waitForFlush(gateway, account: "over")
             let admitted = Int64(statuses.filter { $0 == 200 }.count)
             let balance = try #require(try await gateway.ledger.account(named: "over")?.balance)
             #expect(balance.value == 500_000 - admitted * 132_500)
@@ -104,7 +105,7 @@ struct CreditsEndToEndTests {
             for _ in 0..<5 {
                 #expect(try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "gpt-4o", extra: #","max_tokens":4000"#)).status == 200)
             }
-            try await Self.waitForFlush(gateway)
+            try await Self.waitForFlush(gateway, rows: 5)
             #expect(try await gateway.ledger.account(named: "rich")?.balance == nil)
         }
     }
@@ -121,8 +122,8 @@ struct CreditsEndToEndTests {
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
             _ = consume iterator
-            try await Task.sleep(for: .milliseconds(500))
-            try await Self.waitForFlush(gateway)
+            // The dropped stream ends when the gateway next writes to it: wait for all five rows.
+            try await Self.waitForFlush(gateway, account: "mixed", rows: 5)
             let book = try #require(gateway.gateway.credits.account("mixed"))
             #expect(book.reserved == 0 && book.unwrittenDebits == 0)
             let rows = try await gateway.ledger.recentUsage(limit: 100)
@@ -139,7 +140,7 @@ struct CreditsEndToEndTests {
             _ = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "gpt-4o", content: "a b c d"))
             _ = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "gpt-4o-mini", stream: true, extra: #","max_tokens":5"#))
             _ = try await gateway.send("/v1/embeddings", key: key, body: #"{"model":"text-embedding-3-small","input":"one two three"}"#)
-            try await Self.waitForFlush(gateway)
+            try await Self.waitForFlush(gateway, account: "report", rows: 3)
             let report = try await gateway.ledger.usageReport(by: .model, sinceMs: 0)
             func row(_ model: String) -> UsageReportRow? { report.first { $0.group == model } }
             #expect(row("gpt-4o")?.inputTokens == 7 && row("gpt-4o")?.outputTokens == 12)
@@ -151,13 +152,17 @@ struct CreditsEndToEndTests {
         }
     }
 
-    /// Waits until every usage row is written (the queue is empty and nothing is in flight).
-    static func waitForFlush(_ gateway: TestGateway) async throws {
-        try await Task.sleep(for: .milliseconds(150))
-        let deadline = ContinuousClock.now + .seconds(5)
-        while gateway.gateway.usage.count > 0, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(25))
+    /// Waits until the calls made are settled and written: nothing queued for the ledger, and
+    /// `account`'s book holds no reservation and no debit not yet written (a call settles its
+    /// reservation into an unwritten debit, which the flusher's write clears); and, when given,
+    /// the ledger holds `rows` usage rows (a call that cost nothing leaves no debit to wait on).
+    static func waitForFlush(_ gateway: TestGateway, account: String? = nil, rows: Int? = nil) async throws {
+        let done = try await waitUntil(timeout: .seconds(30)) {
+            guard gateway.gateway.usage.count == 0 else { return false }
+            if let account, let book = gateway.gateway.credits.account(account), book.reserved != 0 || book.unwrittenDebits != 0 { return false }
+            if let rows, try await gateway.ledger.recentUsage(limit: rows + 100).count != rows { return false }
+            return true
         }
-        try await Task.sleep(for: .milliseconds(150))
+        #expect(done, "usage rows still unwritten after 30 s")
     }
 }

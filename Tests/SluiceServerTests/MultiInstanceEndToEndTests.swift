@@ -42,8 +42,8 @@ struct MultiInstanceEndToEndTests {
         }
     }
 
-    static func waitForFlush(_ gateways: [TestGateway]) async throws {
-        for gateway in gateways { try await CreditsEndToEndTests.waitForFlush(gateway) }
+    static func waitForFlush(_ gateways: [TestGateway], account: String) async throws {
+        for gateway in gateways { try await CreditsEndToEndTests.waitForFlush(gateway, account: account) }
     }
 
     @Test("$0.01 spent through three instances at once never goes below zero when calls cost no more than they reserve")
@@ -58,7 +58,7 @@ struct MultiInstanceEndToEndTests {
             // a full parallel test run; not understood yet, so not relied on.
             var admitted: Int64 = 0
             for status in statuses where status == 200 { admitted += 1 }
-            try await Self.waitForFlush(gateways)
+            try await Self.waitForFlush(gateways, account: "tight")
             let balance = try #require(try await gateways[0].ledger.account(named: "tight")?.balance)
             let expected = 10_000_000 - admitted * 132_500
             let rows = try await gateways[0].ledger.recentUsage(limit: 1000)
@@ -83,7 +83,7 @@ struct MultiInstanceEndToEndTests {
             let key = try await CreditsEndToEndTests.key(gateways[0], account: "over", balance: "0.0005")
             // Reserves 27,500; really costs 132,500: 105,000 beyond.
             let statuses = try await Self.burst(gateways, key: key, body: chatBody(model: "gpt-4o", extra: #","max_tokens":100"#), total: 90)
-            try await Self.waitForFlush(gateways)
+            try await Self.waitForFlush(gateways, account: "over")
             let admitted = Int64(statuses.filter { $0 == 200 }.count)
             let balance = try #require(try await gateways[0].ledger.account(named: "over")?.balance)
             #expect(balance.value == 500_000 - admitted * 132_500)

@@ -111,7 +111,8 @@ struct ResilienceEndToEndTests {
         try await withGateway(configure: { config in
             config.retry.maxAttempts = 1
             config.retry.cooldownAfterFailures = 2
-            config.retry.cooldownSeconds = 2
+            // Long enough that the third request surely comes within it on a loaded machine.
+            config.retry.cooldownSeconds = 5
         }) { gateway in
             let (key, _) = try await gateway.makeKey()
             // Two failures, then the provider would answer: only a request that reaches it succeeds.
@@ -121,7 +122,7 @@ struct ResilienceEndToEndTests {
             let cooling = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: content))
             #expect(cooling.status == 503 && cooling.errorCode == "upstream_unavailable")
             let retryAfter = try #require(cooling.headers.first(name: "retry-after").flatMap(Int.init))
-            #expect((1...2).contains(retryAfter))
+            #expect((1...5).contains(retryAfter))
             #expect(cooling.headers.first(name: "sluice-attempts") == nil)
             // Only that deployment cools down: another model still answers.
             #expect(try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "gpt-4o")).status == 200)
@@ -158,9 +159,10 @@ struct ResilienceEndToEndTests {
             let a = served.filter { $0 == "spread-a" }.count
             let b = served.filter { $0 == "spread-b" }.count
             #expect(a + b == requests)
-            // 3/4 expected; ±0.07 is more than 3 standard deviations for 600 draws.
+            // 3/4 expected; ±0.09 is 5 standard deviations for 600 draws (a false alarm in some
+            // 3 million runs), and far from the 1/2 of weights ignored.
             let share = Double(a) / Double(requests)
-            #expect(abs(share - 0.75) < 0.07, "share of the weight-3 deployment: \(share)")
+            #expect(abs(share - 0.75) < 0.09, "share of the weight-3 deployment: \(share)")
         }
     }
 

@@ -22,8 +22,10 @@ final class ScaleOutCluster: Sendable {
         /// `storage.counters`; the shared test Redis when nil.
         var redisURL: String?
         var failureMode = "local"
-        /// Extra lines under `storage:` (indented two spaces).
-        var extraStorage = ""
+        /// `storage.counter_timeout_ms`. The longest allowed by default: debug builds on a loaded
+        /// machine can stall past the production 250 ms, which would fail the connection and
+        /// send an instance to its local counters mid-test; the hung-Redis test sets it short.
+        var counterTimeoutMs = 10_000
     }
 
     static func start(_ options: Options = Options()) async throws -> ScaleOutCluster {
@@ -52,7 +54,7 @@ final class ScaleOutCluster: Sendable {
               counters: \(redis)
               on_counter_store_failure: \(options.failureMode)
               flush_interval_ms: 50
-            \(options.extraStorage)
+              counter_timeout_ms: \(options.counterTimeoutMs)
             providers:
               mock: {kind: openai, base_url: "http://127.0.0.1:\(mockPort)/v1"}
             models:
