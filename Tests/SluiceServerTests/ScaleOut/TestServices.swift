@@ -47,15 +47,21 @@ final class OwnRedisServer: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        // Wait until it accepts connections.
-        for _ in 0..<100 where !Self.accepts(port: port) { try await Task.sleep(for: .milliseconds(50)) }
+        // Wait until it accepts connections; a server that exited (its port taken meanwhile) or
+        // never listens fails the test here, not later with a puzzling refusal.
+        for _ in 0..<200 where process.isRunning && !Self.accepts(port: port) { try await Task.sleep(for: .milliseconds(50)) }
+        guard process.isRunning, Self.accepts(port: port) else {
+            await stop()
+            throw SluiceProcessError(message: "own redis-server on port \(port) did not start (exited: \(!process.isRunning))")
+        }
     }
 
     func stop() async {
-        guard let process, process.isRunning else { return }
+        guard let process else { return }
+        defer { self.process = nil }
+        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-        self.process = nil
     }
 
     static func accepts(port: Int) -> Bool {
