@@ -70,14 +70,7 @@ struct LedgerOptions: ParsableArguments {
         var logger = Logger(label: "sluice")
         logger.logLevel = .warning
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
-        do {
-            let result = try await body(ledger, config)
-            await ledger.close()
-            return result
-        } catch {
-            await ledger.close()
-            throw error
-        }
+        return try await ledger.closing { try await body(ledger, config) }
     }
 }
 

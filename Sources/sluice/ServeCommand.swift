@@ -39,18 +39,19 @@ struct ServeCommand: AsyncParsableCommand {
         if let listen { config.server.listen = ListenAddress(parsing: listen)! }
         let secrets = try config.providerSecrets(environment: environment)
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
-        let listenAddress = config.server.listen
-        let startLogger = logger
-        let adminKey = environment[config.server.adminKeyEnv].flatMap { $0.isEmpty ? nil : Secret($0) }
-        if adminKey == nil {
-            logger.warning("admin API disabled: \(config.server.adminKeyEnv) is not set")
+        try await ledger.closing {
+            let listenAddress = config.server.listen
+            let startLogger = logger
+            let adminKey = environment[config.server.adminKeyEnv].flatMap { $0.isEmpty ? nil : Secret($0) }
+            if adminKey == nil {
+                logger.warning("admin API disabled: \(config.server.adminKeyEnv) is not set")
+            }
+            let options = ServerOptions(providerSecrets: secrets, adminKey: adminKey, onServerRunning: { port in
+                startLogger.info("sluice listening", metadata: ["sluice.address": "http://\(listenAddress.host):\(port)"])
+            })
+            let (app, _) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
+            try await ListenFailure.explained(listenAddress) { try await app.runService() }
         }
-        let options = ServerOptions(providerSecrets: secrets, adminKey: adminKey, onServerRunning: { port in
-            startLogger.info("sluice listening", metadata: ["sluice.address": "http://\(listenAddress.host):\(port)"])
-        })
-        let (app, _) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
-        try await app.runService()
-        await ledger.close()
     }
 }
 
@@ -80,7 +81,26 @@ struct DemoRun {
         config.storage = overrides.storage
         if let listen { config.server.listen = ListenAddress(parsing: listen)! }
 
-        let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
+        let ledger: Ledger
+        do {
+            ledger = try await Ledger.open(config.storage.ledger, logger: logger)
+        } catch {
+            await mockGroup.triggerGracefulShutdown()
+            throw error
+        }
+        do {
+            try await ledger.closing { try await run(config: config, ledger: ledger, mockPort: mockPort) }
+        } catch {
+            await mockGroup.triggerGracefulShutdown()
+            _ = try? await mockTask.value
+            throw error
+        }
+        await mockGroup.triggerGracefulShutdown()
+        _ = try? await mockTask.value
+    }
+
+    /// The demo gateway on its ledger, until it stops.
+    private func run(config: SluiceConfig, ledger: Ledger, mockPort: Int) async throws {
         let demoKey = try await ensureDemoAccountAndKey(ledger: ledger, config: config)
         let address = config.server.listen
         let ledgerDescription = config.storage.ledger.description
@@ -114,15 +134,7 @@ struct DemoRun {
             """.utf8))
         })
         let (app, _) = try await buildApplication(config: config, ledger: ledger, options: options, logger: logger)
-        do {
-            try await app.runService()
-        } catch {
-            await mockGroup.triggerGracefulShutdown()
-            throw error
-        }
-        await mockGroup.triggerGracefulShutdown()
-        _ = try? await mockTask.value
-        await ledger.close()
+        try await ListenFailure.explained(address) { try await app.runService() }
     }
 
     /// Creates the demo account and key on first start; the text to print about the key.

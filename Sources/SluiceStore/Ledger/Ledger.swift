@@ -177,6 +177,19 @@ public final class Ledger: Sendable {
         await pool.close()
     }
 
+    /// Runs `body`, then closes the ledger however `body` ends: a ledger dropped open (a server
+    /// that could not bind its port, say) would leave its connections unclosed.
+    public func closing<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            let result = try await body()
+            await close()
+            return result
+        } catch {
+            await close()
+            throw error
+        }
+    }
+
     /// Milliseconds since 1970 from the system clock.
     public static func nowMs() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded())
