@@ -24,40 +24,40 @@ struct UpstreamBodyTests {
 
     @Test("an edited body is told apart from an untouched one")
     func editedOrNot() throws {
-        let body = try parseBody(#"{"model":"gpt-4o","messages":[]}"#, .chatCompletions)
+        let body = try parseBody(#"{"model":"gpt-4o","messages":[{}]}"#, .chatCompletions)
         #expect(body.editedUpstreamBody(providerModel: "gpt-4o-2024-08-06") == body.upstreamBody(providerModel: "gpt-4o-2024-08-06"))
-        let stream = try parseBody(#"{"model":"gpt-4o","messages":[],"stream":true}"#, .chatCompletions)
+        let stream = try parseBody(#"{"model":"gpt-4o","messages":[{}],"stream":true}"#, .chatCompletions)
         #expect(stream.editedUpstreamBody(providerModel: "gpt-4o") == stream.upstreamBody(providerModel: "gpt-4o"))
         #expect(stream.editedUpstreamBody(providerModel: "gpt-4o") != nil)
     }
 
     @Test("the model is rewritten to the provider's name and nothing else changes")
     func modelRewritten() throws {
-        #expect(try upstream(#"{"model":"gpt-4o","messages":[],"n":1E+2}"#, "gpt-4o-2024-08-06")
-            == #"{"model":"gpt-4o-2024-08-06","messages":[],"n":1E+2}"#)
+        #expect(try upstream(#"{"model":"gpt-4o","messages":[{}],"n":1E+2}"#, "gpt-4o-2024-08-06")
+            == #"{"model":"gpt-4o-2024-08-06","messages":[{}],"n":1E+2}"#)
     }
 
     @Test("a provider model name with quotes is escaped")
     func modelEscaped() throws {
-        #expect(try upstream(#"{"model":"m","messages":[]}"#, "we\"ird") == #"{"model":"we\"ird","messages":[]}"#)
+        #expect(try upstream(#"{"model":"m","messages":[{}]}"#, "we\"ird") == #"{"model":"we\"ird","messages":[{}]}"#)
     }
 
     @Test("models is removed before the body goes upstream")
     func modelsRemoved() throws {
-        #expect(try upstream(#"{"model":"a","models":["a","b"],"messages":[]}"#, "a") == #"{"model":"a","messages":[]}"#)
-        #expect(try upstream(#"{"model":"a","models":["a","b"],"messages":[]}"#, "b-upstream") == #"{"model":"b-upstream","messages":[]}"#)
+        #expect(try upstream(#"{"model":"a","models":["a","b"],"messages":[{}]}"#, "a") == #"{"model":"a","messages":[{}]}"#)
+        #expect(try upstream(#"{"model":"a","models":["a","b"],"messages":[{}]}"#, "b-upstream") == #"{"model":"b-upstream","messages":[{}]}"#)
     }
 
     @Test("a body that named its model only in models gets a model member")
     func modelAddedFromModels() throws {
-        #expect(try upstream(#"{"models":["a","b"],"messages":[]}"#, "b") == #"{"messages":[],"model":"b"}"#)
+        #expect(try upstream(#"{"models":["a","b"],"messages":[{}]}"#, "b") == #"{"messages":[{}],"model":"b"}"#)
     }
 
     @Test("a stream asks for the usage chunk, keeping other stream_options", arguments: [
-        (#"{"model":"m","stream":true,"messages":[]}"#, #"{"model":"m","stream":true,"messages":[],"stream_options":{"include_usage":true}}"#),
-        (#"{"model":"m","stream":true,"stream_options":{"other":"x"},"messages":[]}"#, #"{"model":"m","stream":true,"stream_options":{"other":"x","include_usage":true},"messages":[]}"#),
-        (#"{"model":"m","stream":true,"stream_options":{"include_usage":false,"o":1},"messages":[]}"#, #"{"model":"m","stream":true,"stream_options":{"include_usage":true,"o":1},"messages":[]}"#),
-        (#"{"model":"m","stream":true,"stream_options":null,"messages":[]}"#, #"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#),
+        (#"{"model":"m","stream":true,"messages":[{}]}"#, #"{"model":"m","stream":true,"messages":[{}],"stream_options":{"include_usage":true}}"#),
+        (#"{"model":"m","stream":true,"stream_options":{"other":"x"},"messages":[{}]}"#, #"{"model":"m","stream":true,"stream_options":{"other":"x","include_usage":true},"messages":[{}]}"#),
+        (#"{"model":"m","stream":true,"stream_options":{"include_usage":false,"o":1},"messages":[{}]}"#, #"{"model":"m","stream":true,"stream_options":{"include_usage":true,"o":1},"messages":[{}]}"#),
+        (#"{"model":"m","stream":true,"stream_options":null,"messages":[{}]}"#, #"{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{}]}"#),
     ])
     func streamUsageInjected(text: String, expected: String) throws {
         let body = try parseBody(text)
@@ -81,7 +81,7 @@ struct PromptEstimateTests {
         (#"{"model":"m","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"héllo"}]}"#, ProxyEndpoint.chatCompletions, 20, 5),
         (#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"abc"},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"de"}]}]}"#, .chatCompletions, 5, 2),
         (#"{"model":"m","messages":[{"role":"user","content":"a\nb\u00e9"},{"role":"assistant","content":null,"tool_calls":[]}]}"#, .chatCompletions, 5, 2),
-        (#"{"model":"m","messages":[]}"#, .chatCompletions, 0, 0),
+        (#"{"model":"m","messages":[{}]}"#, .chatCompletions, 0, 0),
         (#"{"model":"m","prompt":"abcd"}"#, .completions, 4, 1),
         (#"{"model":"m","prompt":["ab","cde"]}"#, .completions, 5, 2),
         (#"{"model":"m","prompt":[1,2,3]}"#, .completions, 12, 3),

@@ -73,6 +73,24 @@ struct ErrorEndToEndTests {
         }
     }
 
+    @Test("messages, prompt or input of a shape no provider takes are 422 before the model is looked up, and consume nothing")
+    func badPromptShapes() async throws {
+        try await RateLimitEndToEndTests.withLimits(PresetConfig(rpm: 2)) { gateway, key in
+            for (path, body) in [("/v1/chat/completions", #"{"model":"gpt-4o-mini","messages":"x"}"#),
+                                 ("/v1/chat/completions", #"{"model":"gpt-4o-mini","messages":[]}"#),
+                                 ("/v1/chat/completions", #"{"model":"gpt-4o-mini","messages":[1]}"#),
+                                 ("/v1/chat/completions", #"{"model":"no-such-model","messages":{}}"#),
+                                 ("/v1/embeddings", #"{"model":"text-embedding-3-small","input":[]}"#)] {
+                let refused = try await gateway.send(path, key: key, body: body)
+                #expect(refused.status == 422 && refused.errorCode == "invalid_request", "\(body): \(refused.status) \(refused.body)")
+                #expect((refused.json["error"] as? [String: Any])?["param"] as? String == (path.hasSuffix("embeddings") ? "input" : "messages"))
+            }
+            // rpm 2: both still there.
+            #expect(try await gateway.send("/v1/chat/completions", key: key, body: chatBody()).status == 200)
+            #expect(try await gateway.send("/v1/chat/completions", key: key, body: chatBody()).status == 200)
+        }
+    }
+
     @Test("an unknown model is 404 pointing at /v1/models; a model outside the preset is 403")
     func unknownAndForbiddenModels() async throws {
         try await withGateway { gateway in
@@ -83,7 +101,7 @@ struct ErrorEndToEndTests {
             let forbidden = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(model: "gpt-4o"))
             #expect(forbidden.status == 403 && forbidden.errorCode == "model_not_allowed")
             // 404 is checked before 403: an unknown model in a chain is 404 even with a forbidden one.
-            let both = try await gateway.send("/v1/chat/completions", key: key, body: #"{"models":["gpt-4o","gpt-9"],"messages":[]}"#)
+            let both = try await gateway.send("/v1/chat/completions", key: key, body: #"{"models":["gpt-4o","gpt-9"],"messages":[{"role":"user","content":"hi"}]}"#)
             #expect(both.status == 404)
         }
     }

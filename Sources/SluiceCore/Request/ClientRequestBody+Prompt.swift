@@ -1,4 +1,35 @@
 extension ClientRequestBody {
+    /// Refuses a prompt member of a shape no provider takes (422, before any limit is spent):
+    /// chat `messages` must be a non-empty array of objects; a completion's `prompt` and an
+    /// embedding's `input` a string or a non-empty array. What is inside a message is left to the
+    /// provider, whose own 400 is passed on.
+    static func checkPromptShape(_ prompt: JSONObjectView.Member, in bytes: [UInt8], endpoint: ProxyEndpoint) throws(GatewayError) {
+        let name = endpoint.promptMember
+        var count = 0
+        var nonObject: JSONValueKind?
+        if prompt.kind == .array {
+            JSONObjectView.forEachElement(bytes, arrayAt: prompt.valueRange) { _, kind in
+                count += 1
+                if kind != .object, nonObject == nil { nonObject = kind }
+            }
+        }
+        switch endpoint {
+        case .chatCompletions:
+            guard prompt.kind == .array else {
+                throw .invalidRequest("\"\(name)\" must be an array of message objects, not \(prompt.kind.name)", param: name)
+            }
+            guard count > 0 else { throw .invalidRequest("\"\(name)\" must hold at least one message", param: name) }
+            if let nonObject {
+                throw .invalidRequest("\"\(name)\" must hold message objects such as {\"role\": \"user\", \"content\": \"Hi\"}, not \(nonObject.name)", param: name)
+            }
+        case .completions, .embeddings:
+            guard prompt.kind == .string || prompt.kind == .array else {
+                throw .invalidRequest("\"\(name)\" must be a string or an array, not \(prompt.kind.name)", param: name)
+            }
+            if prompt.kind == .array, count == 0 { throw .invalidRequest("\"\(name)\" must not be an empty array", param: name) }
+        }
+    }
+
     /// UTF-8 bytes of the prompt text: all message contents (chat), the prompt (completions) or
     /// the input (embeddings; a token id counts as 4 bytes). The basis of token estimates.
     public var promptBytes: Int {

@@ -48,9 +48,10 @@ public struct ClientRequestBody: Sendable {
                 throw GatewayError.invalidRequest("\"max_tokens\" must not be negative", param: "max_tokens")
             }
             let user = try view.string("user")
-            if view.isAbsentOrNull(endpoint.promptMember) {
+            guard let prompt = view.member(endpoint.promptMember), prompt.kind != .null else {
                 throw GatewayError.invalidRequest("The request body has no \"\(endpoint.promptMember)\", which \(endpoint.rawValue) requires", param: endpoint.promptMember)
             }
+            try Self.checkPromptShape(prompt, in: view.bytes, endpoint: endpoint)
             self.endpoint = endpoint
             self.model = chosen
             self.models = models
