@@ -27,6 +27,16 @@ struct LedgerConformanceTests {
             await #expect(throws: LedgerError.notFound("account \"nobody\" does not exist")) {
                 try await ledger.addCredits(account: "nobody", amount: NanoDollars(5), atMs: 10)
             }
+            // A top-up past the largest balance is refused, and the balance stays as it was.
+            let nine = NanoDollars(dollars: "9000000000")!
+            #expect(try await ledger.addCredits(account: "acme", amount: nine, atMs: 11).balance == NanoDollars(25_510_000_000 + nine.value))
+            await #expect {
+                try await ledger.addCredits(account: "acme", amount: nine, atMs: 12)
+            } throws: { error in
+                guard case LedgerError.invalid(let message) = error else { return false }
+                return message.contains("would exceed the largest balance an account can hold")
+            }
+            #expect(try await ledger.account(named: "acme")?.balance == NanoDollars(25_510_000_000 + nine.value))
         }
     }
 

@@ -48,6 +48,13 @@ extension Ledger {
     /// Adds `amount` to a limited account's balance (no effect on unlimited ones) and returns it.
     public func addCredits(account name: String, amount: NanoDollars, atMs now: Int64) async throws -> AccountRecord {
         try await inTransaction { database in
+            // A balance is a 64-bit count of nano-dollars (up to about $9.2 billion); past it
+            // SQLite would turn the sum into a float and PostgreSQL refuse it with its own words.
+            if let current = try await database.raw("SELECT balance_nanos FROM accounts WHERE name = \(bind: name)").first(),
+               let balance = try current.decode(column: "balance_nanos", as: Int64?.self),
+               balance.addingReportingOverflow(amount.value).overflow {
+                throw LedgerError.invalid("adding \(amount) to account \"\(name)\" (\(NanoDollars(balance))) would exceed the largest balance an account can hold, \(NanoDollars(Int64.max))")
+            }
             let seq = try await Self.nextChangeSeq(database)
             guard let row = try await database.raw("""
                 UPDATE accounts SET balance_nanos = balance_nanos + \(bind: amount.value), updated_at = \(bind: now),
