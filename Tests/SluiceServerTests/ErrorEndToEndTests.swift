@@ -132,10 +132,14 @@ struct ErrorEndToEndTests {
         }
     }
 
-    @Test("an unreachable provider is 502; a provider slower than attempt_timeout_s is 504")
+    @Test("an unreachable provider is 502; a provider slower than attempt_timeout_s is 504, without Retry-After")
     func unreachableAndTimeout() async throws {
         try await withGateway(configure: { config in
             config.retry.attemptTimeoutSeconds = 1
+            // The last of three timeouts sets off a cooldown, whose end must not become a Retry-After.
+            config.retry.maxAttempts = 3
+            config.retry.cooldownAfterFailures = 3
+            config.retry.cooldownSeconds = 30
             Self.addRefusingProvider(&config)
         }) { gateway in
             let (key, _) = try await gateway.makeKey()
@@ -143,6 +147,8 @@ struct ErrorEndToEndTests {
             #expect(dead.status == 502 && dead.errorCode == "upstream_error")
             let slow = try await gateway.send("/v1/chat/completions", key: key, body: chatBody(content: "x mock.first_byte_ms=3000"))
             #expect(slow.status == 504 && slow.errorCode == "upstream_timeout")
+            // SPEC §3's table: no Retry-After on a 504, even when the timeouts set off a cooldown.
+            #expect(slow.headers.first(name: "retry-after") == nil)
         }
     }
 

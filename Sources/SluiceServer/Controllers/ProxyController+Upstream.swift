@@ -183,9 +183,11 @@ extension ProxyController {
         case .exhausted(let last, let attempts, let retryAfterMs):
             let timedOut = last.kind == .timeout
             let noun = attempts == 1 ? "attempt" : "attempts"
+            // SPEC §3: a 504 carries no Retry-After (a provider that said nothing gave none to
+            // pass on; a cooldown the timeouts started is not a time the provider named).
             return GatewayError(status: timedOut ? 504 : 502, code: timedOut ? .upstreamTimeout : .upstreamError,
                                 message: "\(attempts) upstream \(noun) for \(plan.joined(separator: ", ")) failed; the last: \(last.detail)",
-                                retryAfterSeconds: retryAfterMs.map(Self.wholeSeconds))
+                                retryAfterSeconds: timedOut ? nil : retryAfterMs.map(Self.wholeSeconds))
         }
     }
 
