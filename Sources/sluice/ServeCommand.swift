@@ -35,7 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard let path else {
             throw CommandError(message: "no configuration: pass --config FILE, create ./sluice.yaml (see docs/configuration.md), or try `sluice serve --demo`")
         }
-        var config = try ConfigFile.load(path: path, environment: environment)
+        var config = try ConfigFile.load(path: path, environment: environment, checkingProviderKeys: true)
         if let listen { config.server.listen = ListenAddress(parsing: listen)! }
         let secrets = try config.providerSecrets(environment: environment)
         let ledger = try await Ledger.open(config.storage.ledger, logger: logger)

@@ -114,6 +114,30 @@ struct ConfigOverridesTests {
         }
     }
 
+    @Test("checking provider keys, an unset variable is listed with the file's other problems, not after they are fixed")
+    func providerKeysListedWithOtherProblems() throws {
+        let broken = Self.file.setting(section: "server", key: "max_body_bytes", to: "lots")
+        do {
+            _ = try SluiceConfig.load(tree: broken, baseDirectory: "/etc/sluice", environment: ["ANTHROPIC_API_KEY": "sk-ant"],
+                                      workingDirectory: "/srv/app", checkingProviderKeys: true)
+            Issue.record("expected a ConfigError")
+        } catch {
+            let problems = error.problems.map(\.description)
+            #expect(problems.contains { $0.hasPrefix("server.max_body_bytes:") }, "\(problems)")
+            #expect(problems.contains("providers.openai.api_key_env: environment variable OPENAI_API_KEY is not set"), "\(problems)")
+            #expect(!problems.contains { $0.contains("ANTHROPIC_API_KEY") }, "\(problems)")
+        }
+        // A file without other problems: the unset key alone, and only when asked.
+        do {
+            _ = try SluiceConfig.load(tree: Self.file, baseDirectory: "/etc/sluice", environment: ["ANTHROPIC_API_KEY": "sk-ant"],
+                                      workingDirectory: "/srv/app", checkingProviderKeys: true)
+            Issue.record("expected a ConfigError")
+        } catch {
+            #expect(error.problems.map(\.description) == ["providers.openai.api_key_env: environment variable OPENAI_API_KEY is not set"])
+        }
+        _ = try load([:])
+    }
+
     @Test("a Secret prints as ***** however it is printed")
     func secretRedacted() {
         let secret = Secret("sk-live-123")

@@ -30,16 +30,32 @@ public enum ConfigOverrides {
 
 extension SluiceConfig {
     /// Applies environment overrides, then decodes and validates; all problems in one error.
-    public static func load(tree: ConfigValue, baseDirectory: String, environment: [String: String], workingDirectory: String) throws(ConfigError) -> SluiceConfig {
+    ///
+    /// With `checkingProviderKeys`, a provider key variable that is not set is a problem too,
+    /// listed with the others (`serve` needs the keys; the administration commands do not).
+    public static func load(tree: ConfigValue, baseDirectory: String, environment: [String: String], workingDirectory: String,
+                            checkingProviderKeys: Bool = false) throws(ConfigError) -> SluiceConfig {
         let (overridden, overrideProblems) = ConfigOverrides.apply(environment: environment, to: tree, workingDirectory: workingDirectory)
+        let keyProblems = checkingProviderKeys ? missingProviderKeys(in: overridden, environment: environment) : []
         let config: SluiceConfig
         do {
             config = try decode(overridden, baseDirectory: baseDirectory)
         } catch {
-            throw ConfigError(problems: overrideProblems + error.problems)
+            throw ConfigError(problems: overrideProblems + error.problems + keyProblems)
         }
-        guard overrideProblems.isEmpty else { throw ConfigError(problems: overrideProblems) }
+        guard overrideProblems.isEmpty, keyProblems.isEmpty else { throw ConfigError(problems: overrideProblems + keyProblems) }
         return config
+    }
+
+    /// A problem for each provider whose `api_key_env` names a variable that is not set, read
+    /// from the tree so it is found even when the rest of the file has problems of its own.
+    static func missingProviderKeys(in tree: ConfigValue, environment: [String: String]) -> [ConfigProblem] {
+        guard case .map(let providers)? = tree["providers"] else { return [] }
+        return providers.compactMap { entry in
+            guard case .scalar(let variable)? = entry.value["api_key_env"], !variable.isEmpty,
+                  (environment[variable] ?? "").isEmpty else { return nil }
+            return ConfigProblem(path: "providers.\(entry.key).api_key_env", message: "environment variable \(variable) is not set")
+        }
     }
 
     /// The provider API keys from the environment; a problem for each variable that is not set.

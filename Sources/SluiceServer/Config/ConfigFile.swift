@@ -5,8 +5,9 @@ import Yams
 /// Reads `sluice.yaml` into a validated `SluiceConfig`.
 public enum ConfigFile {
     /// Loads the file at `path` (or no file: every default), applies `SLUICE_*` overrides from
-    /// `environment`, and validates. Every problem is in the thrown `ConfigError`.
-    public static func load(path: String?, environment: [String: String]) throws(ConfigError) -> SluiceConfig {
+    /// `environment`, and validates. Every problem is in the thrown `ConfigError`, with the
+    /// provider key variables not set when `checkingProviderKeys`.
+    public static func load(path: String?, environment: [String: String], checkingProviderKeys: Bool = false) throws(ConfigError) -> SluiceConfig {
         let workingDirectory = FileManager.default.currentDirectoryPath
         var tree = ConfigValue.null
         var baseDirectory = workingDirectory
@@ -21,7 +22,8 @@ public enum ConfigFile {
             }
             tree = try parse(yaml: text, fileName: path)
         }
-        return try SluiceConfig.load(tree: tree, baseDirectory: baseDirectory, environment: environment, workingDirectory: workingDirectory)
+        return try SluiceConfig.load(tree: tree, baseDirectory: baseDirectory, environment: environment, workingDirectory: workingDirectory,
+                                     checkingProviderKeys: checkingProviderKeys)
     }
 
     /// The YAML text as a configuration tree.
