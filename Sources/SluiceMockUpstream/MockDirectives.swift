@@ -3,7 +3,8 @@
 /// The gateway forwards request bodies untouched, so its tests script the upstream through the
 /// prompt. Unknown names and unparsable values are ignored; when a name repeats, the last wins.
 struct MockDirectives: Sendable, Equatable {
-    /// `mock.status=503` or `mock.status=503,429`: statuses (400...599) to answer instead of success.
+    /// `mock.status=503` or `mock.status=503,429`: statuses (400...599) to answer instead of
+    /// success; in a list, a 2xx stands for a request answered normally.
     var statuses: [Int] = []
     /// `mock.code=...`: the `error.code` of the scripted failure.
     var code: String?
@@ -39,8 +40,10 @@ struct MockDirectives: Sendable, Equatable {
         let number = Int(value).map { max(0, $0) }
         switch name {
         case "status":
-            let parsed = value.split(separator: ",").compactMap { Int($0) }.filter { (400...599).contains($0) }
-            if !parsed.isEmpty { statuses = parsed }
+            // A 2xx in a list is a request answered normally (`429,200`: refused once, then
+            // answered); kept so that the list's positions stay the requests'.
+            let parsed = value.split(separator: ",").compactMap { Int($0) }.filter { (200...599).contains($0) && !(300...399).contains($0) }
+            if parsed.contains(where: { $0 >= 400 }) { statuses = parsed }
         case "code": code = String(value)
         case "message": message = String(value.map { $0 == "_" ? " " : $0 })
         case "retry_after": retryAfter = number ?? retryAfter
@@ -66,10 +69,11 @@ struct MockDirectives: Sendable, Equatable {
     func scriptedStatus(model: String, counters: MockCounters) -> Int? {
         guard let first = statuses.first else { return nil }
         if let failModel, failModel != model { return nil }
-        guard let id else { return first }
+        guard let id else { return first >= 400 ? first : nil }
         let ordinal = counters.nextOrdinal(forScriptID: id)
         if statuses.count > 1 {
-            return ordinal <= statuses.count ? statuses[ordinal - 1] : nil
+            guard ordinal <= statuses.count, statuses[ordinal - 1] >= 400 else { return nil }
+            return statuses[ordinal - 1]
         }
         if let times {
             return ordinal <= times ? first : nil

@@ -35,6 +35,14 @@ import Testing
         #expect((0..<3).map { _ in parsed.scriptedStatus(model: "m", counters: counters) } == [502, 502, 502])
     }
 
+    @Test func aTwoHundredInAListIsARequestAnsweredNormally() {
+        let counters = MockCounters()
+        let parsed = directives("mock.status=429,200,503 mock.id=l")
+        #expect((0..<4).map { _ in parsed.scriptedStatus(model: "m", counters: counters) } == [429, nil, 503, nil])
+        #expect(directives("mock.status=200").statuses.isEmpty)
+        #expect(directives("mock.status=200,429").scriptedStatus(model: "m", counters: counters) == nil)
+    }
+
     @Test func countersAreKeptPerID() {
         let counters = MockCounters()
         let first = directives("mock.status=500 mock.times=1 mock.id=a")
