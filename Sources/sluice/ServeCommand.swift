@@ -81,22 +81,18 @@ struct DemoRun {
         config.storage = overrides.storage
         if let listen { config.server.listen = ListenAddress(parsing: listen)! }
 
-        let ledger: Ledger
+        // The mock provider stops with the gateway, however the gateway ends.
+        let outcome: Result<Void, any Error>
         do {
-            ledger = try await Ledger.open(config.storage.ledger, logger: logger)
-        } catch {
-            await mockGroup.triggerGracefulShutdown()
-            throw error
-        }
-        do {
+            let ledger = try await Ledger.open(config.storage.ledger, logger: logger)
             try await ledger.closing { try await run(config: config, ledger: ledger, mockPort: mockPort) }
+            outcome = .success(())
         } catch {
-            await mockGroup.triggerGracefulShutdown()
-            _ = try? await mockTask.value
-            throw error
+            outcome = .failure(error)
         }
         await mockGroup.triggerGracefulShutdown()
         _ = try? await mockTask.value
+        try outcome.get()
     }
 
     /// The demo gateway on its ledger, until it stops.
