@@ -42,14 +42,7 @@ enum LedgerBackend: String, Sendable, CaseIterable, CustomTestStringConvertible 
 @discardableResult
 func withOpenLedger<T>(_ location: LedgerLocation, _ body: (Ledger) async throws -> T) async throws -> T {
     let ledger = try await Ledger.open(location, logger: Logger(label: "test"))
-    do {
-        let result = try await body(ledger)
-        await ledger.close()
-        return result
-    } catch {
-        await ledger.close()
-        throw error
-    }
+    return try await ledger.closing { try await body(ledger) }
 }
 
 func keyRecord(id: String, key: String, account: String, now: Int64 = 1_000, expiresAt: Int64? = nil) -> KeyRecord {
